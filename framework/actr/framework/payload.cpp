@@ -1,0 +1,56 @@
+#include "actr/framework/payload.hpp"
+
+#include <fmt/format.h>
+
+namespace actr {
+namespace {
+
+Result<std::string> serialize(const google::protobuf::Message& message) {
+  // protobuf's SerializeToString aborts on missing required fields: check first.
+  std::string bytes;
+  if (!message.IsInitialized() || !message.SerializeToString(&bytes)) {
+    return fail(ErrorCode::InvalidArgument,
+                fmt::format("cannot encode {}: missing required fields: {}", message.GetTypeName(),
+                            message.InitializationErrorString()));
+  }
+  return bytes;
+}
+
+}  // namespace
+
+Result<void> Payload::decode_into(google::protobuf::Message& out) && {
+  if (message_) {
+    if (message_->GetDescriptor() == out.GetDescriptor()) {
+      out.GetReflection()->Swap(&out, message_.get());
+      return {};
+    }
+    auto bytes = serialize(*message_);
+    if (!bytes) return std::unexpected(bytes.error());
+    bytes_ = std::move(*bytes);
+    message_.reset();
+  }
+  if (!out.ParseFromString(bytes_)) {
+    return fail(ErrorCode::DecodeFailure,
+                fmt::format("cannot decode {} from {} bytes{}", out.GetTypeName(), bytes_.size(),
+                            out.IsInitialized() ? "" : " (missing required fields)"));
+  }
+  return {};
+}
+
+Result<void> Payload::materialize(const google::protobuf::Message& prototype) {
+  if (message_ && message_->GetDescriptor() == prototype.GetDescriptor()) return {};
+  std::unique_ptr<google::protobuf::Message> typed(prototype.New());
+  if (auto ok = std::move(*this).decode_into(*typed); !ok) return ok;
+  message_ = std::move(typed);
+  bytes_.clear();
+  return {};
+}
+
+Result<std::string> Payload::take_bytes() && {
+  if (message_) return serialize(*message_);
+  return std::move(bytes_);
+}
+
+std::size_t Payload::byte_size() const { return message_ ? message_->ByteSizeLong() : bytes_.size(); }
+
+}  // namespace actr

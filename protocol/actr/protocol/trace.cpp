@@ -1,0 +1,114 @@
+#include "actr/protocol/trace.hpp"
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <random>
+
+namespace actr {
+namespace {
+
+// splitmix64 seeded once per thread from the OS: trace ids need uniqueness, not secrecy.
+std::uint64_t next_random() {
+  thread_local std::uint64_t state = [] {
+    std::random_device device;
+    return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+  }();
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+template <std::size_t N>
+void fill_random_nonzero(std::array<std::uint8_t, N>& bytes) {
+  do {
+    for (std::size_t i = 0; i < N; i += 8) {
+      std::uint64_t r = next_random();
+      for (std::size_t j = 0; j < 8 && i + j < N; ++j) bytes[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
+    }
+  } while (std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; }));
+}
+
+template <std::size_t N>
+void append_hex(std::string& out, const std::array<std::uint8_t, N>& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (auto b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 0xf]);
+  }
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;  // upper case is invalid in traceparent
+}
+
+template <std::size_t N>
+bool parse_hex(std::string_view text, std::array<std::uint8_t, N>& out) {
+  if (text.size() != 2 * N) return false;
+  for (std::size_t i = 0; i < N; ++i) {
+    int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
+template <std::size_t N>
+bool all_zero(const std::array<std::uint8_t, N>& bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; });
+}
+
+}  // namespace
+
+TraceContext TraceContext::new_trace() {
+  TraceContext trace;
+  fill_random_nonzero(trace.trace_id);
+  fill_random_nonzero(trace.span_id);
+  return trace;
+}
+
+TraceContext TraceContext::child() const {
+  TraceContext next = *this;
+  fill_random_nonzero(next.span_id);
+  return next;
+}
+
+bool TraceContext::valid() const { return !all_zero(trace_id) && !all_zero(span_id); }
+
+std::string TraceContext::to_traceparent() const {
+  std::string out;
+  out.reserve(55);
+  out += "00-";
+  append_hex(out, trace_id);
+  out += '-';
+  append_hex(out, span_id);
+  out += '-';
+  append_hex(out, std::array<std::uint8_t, 1>{flags});
+  return out;
+}
+
+Result<TraceContext> parse_traceparent(std::string_view header) {
+  auto invalid = [&](std::string_view why) {
+    return fail(ErrorCode::InvalidArgument, fmt::format("traceparent '{}': {}", header, why));
+  };
+  // version "-" trace-id "-" parent-id "-" flags; future versions may append "-..." fields.
+  if (header.size() < 55) return invalid("too short (55 characters expected)");
+  if (header[2] != '-' || header[35] != '-' || header[52] != '-') return invalid("misplaced '-'");
+  std::array<std::uint8_t, 1> version{}, flags{};
+  if (!parse_hex(header.substr(0, 2), version)) return invalid("version is not lowercase hex");
+  if (version[0] == 0xff) return invalid("version ff is forbidden");
+  if (version[0] == 0x00 && header.size() != 55) return invalid("version 00 must be 55 characters");
+  if (version[0] != 0x00 && header.size() > 55 && header[55] != '-') return invalid("bad suffix");
+  TraceContext trace;
+  if (!parse_hex(header.substr(3, 32), trace.trace_id)) return invalid("trace-id is not lowercase hex");
+  if (!parse_hex(header.substr(36, 16), trace.span_id)) return invalid("parent-id is not lowercase hex");
+  if (!parse_hex(header.substr(53, 2), flags)) return invalid("flags are not lowercase hex");
+  if (all_zero(trace.trace_id)) return invalid("trace-id is all zero");
+  if (all_zero(trace.span_id)) return invalid("parent-id is all zero");
+  trace.flags = flags[0];
+  return trace;
+}
+
+}  // namespace actr

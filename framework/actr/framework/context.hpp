@@ -30,7 +30,12 @@ struct CallOptions {
 };
 
 /// One outbound message as the runtime sees it.
+/// It has a constructor on purpose: g++ 12 miscompiles a braced *aggregate* temporary passed as an
+/// argument inside a co_await expression (the copy in the coroutine frame points at freed memory).
 struct Outbound {
+  Outbound(std::string_view route_key_, PayloadType lane_, Payload payload_, CallOptions options_ = {})
+      : route_key(route_key_), lane(lane_), payload(std::move(payload_)), options(std::move(options_)) {}
+
   std::string_view route_key;
   PayloadType lane = RPC_RELIABLE;
   Payload payload;

@@ -23,7 +23,17 @@ using Metadata = std::vector<std::pair<std::string, std::string>>;
 /// until the previous call finished.
 using StreamHandler = std::function<boost::asio::awaitable<void>(DataChunk chunk, const ActrId& sender)>;
 
+/// Has constructors on purpose: g++ 12 miscompiles braced aggregate temporaries passed inside
+/// co_await expressions, and samples are typically built right in a send call.
 struct MediaSample {
+  MediaSample() = default;
+  MediaSample(std::string track_id_, std::string data_, std::uint32_t rtp_timestamp_ = 0,
+              std::string codec_ = {})
+      : track_id(std::move(track_id_)),
+        data(std::move(data_)),
+        rtp_timestamp(rtp_timestamp_),
+        codec(std::move(codec_)) {}
+
   std::string track_id;
   std::string data;  // one encoded frame
   std::uint32_t rtp_timestamp = 0;

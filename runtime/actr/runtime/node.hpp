@@ -1,0 +1,135 @@
+#pragma once
+// Node: hosts one workload. It owns the io_context and its threads, the mailbox, the scheduler,
+// the pending-call table and the streams. `start` hands back an ActorRef, the host
+// application's ("shell's") handle on its actor.
+//
+//   actr::Node node(config);
+//   auto actor = node.start(std::make_shared<MyEcho>());   // runs on_start; its error comes back here
+//   auto reply = actor->call_sync(request);                 // or co_await actor->call(request)
+//   actor->shutdown(); actor->wait_for_shutdown(5s);       // on_stop runs exactly once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "actr/framework.hpp"
+
+namespace actr {
+
+namespace detail {
+class NodeCore;
+}
+
+struct NodeConfig {
+  ActrType actr_type;  // required: what this actor is
+  std::uint32_t realm_id = 0;
+  std::size_t threads = 1;              // io_context threads; handlers still run one strand
+  std::size_t mailbox_capacity = 1024;  // per priority lane; see docs/runtime.md for what a full mailbox does
+  std::size_t stream_queue_capacity = 256;          // chunks buffered per stream
+  std::chrono::milliseconds start_timeout{30'000};  // on_start must finish within it
+  std::chrono::milliseconds shutdown_grace{
+      5'000};  // running handlers get this long, then on_stop runs anyway
+};
+
+/// Figures a host or benchmark can read without touching the node's strand.
+struct NodeStats {
+  std::uint64_t requests_handled = 0;
+  std::uint64_t mailbox_queued = 0;
+  std::uint64_t pending_calls = 0;
+};
+
+class ActorRef {
+ public:
+  using ShellHandler = std::function<boost::asio::awaitable<Result<Payload>>(Payload request)>;
+
+  const ActrId& id() const;
+  /// The workload's strand. Coroutines spawned on it call the actor without crossing threads.
+  boost::asio::any_io_executor executor() const;
+
+  /// Shell → workload call. Safe from any thread or executor.
+  template <RpcRequest Request>
+  boost::asio::awaitable<Result<typename RpcTraits<Request>::Response>> call(Request request,
+                                                                             CallOptions options = {}) {
+    using Response = typename RpcTraits<Request>::Response;
+    auto reply = co_await send_request(Outbound{RpcTraits<Request>::route_key, RpcTraits<Request>::lane,
+                                                Payload::of(std::move(request)), std::move(options)});
+    if (!reply) co_return std::unexpected(std::move(reply.error()));
+    co_return std::move(*reply).template take<Response>();
+  }
+
+  template <RpcRequest Request>
+  boost::asio::awaitable<Result<void>> tell(Request request, CallOptions options = {}) {
+    return send_tell(Outbound{RpcTraits<Request>::route_key, RpcTraits<Request>::lane,
+                              Payload::of(std::move(request)), std::move(options)});
+  }
+
+  /// Blocking call for hosts that are not coroutines. Never call it from the node's own threads.
+  template <RpcRequest Request>
+  Result<typename RpcTraits<Request>::Response> call_sync(Request request, CallOptions options = {}) {
+    return run_sync(call(std::move(request), std::move(options)));
+  }
+
+  boost::asio::awaitable<Result<Payload>> send_request(Outbound message) const;
+  boost::asio::awaitable<Result<void>> send_tell(Outbound message) const;
+
+  /// Handlers the workload reaches with `ctx.call(Dest::shell(), request)`.
+  template <RpcRequest Request, class F>
+  void handle(F handler) {
+    using Response = typename RpcTraits<Request>::Response;
+    add_shell_handler(
+        std::string(RpcTraits<Request>::route_key),
+        [handler = std::move(handler)](Payload payload) -> boost::asio::awaitable<Result<Payload>> {
+          auto request = std::move(payload).template take<Request>();
+          if (!request) co_return std::unexpected(std::move(request.error()));
+          Result<Response> response = co_await handler(std::move(*request));
+          if (!response) co_return std::unexpected(std::move(response.error()));
+          co_return Payload::of(std::move(*response));
+        });
+  }
+  void add_shell_handler(std::string route_key, ShellHandler handler);
+
+  /// Begins an orderly stop: new calls are refused, waiting callers get Unavailable, running
+  /// handlers get `shutdown_grace`, then on_stop runs (exactly once). Idempotent, never blocks.
+  void shutdown() const;
+  /// true once the node has stopped; false after `timeout`, or when called on a node thread.
+  bool wait_for_shutdown(std::chrono::milliseconds timeout) const;
+  NodeStats stats() const;
+
+ private:
+  friend class Node;
+  explicit ActorRef(std::shared_ptr<detail::NodeCore> core) : core_(std::move(core)) {}
+
+  template <class T>
+  Result<T> run_sync(boost::asio::awaitable<Result<T>> work) const {
+    auto future = boost::asio::co_spawn(executor(), std::move(work), boost::asio::use_future);
+    return future.get();
+  }
+
+  std::shared_ptr<detail::NodeCore> core_;
+};
+
+class Node {
+ public:
+  explicit Node(NodeConfig config);
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  /// Shuts the workload down (if running), waits for it, and joins the threads.
+  ~Node();
+
+  /// Starts the threads and runs `workload->on_start`. Blocks until it finished; its error (or
+  /// TimedOut after `start_timeout`) is returned and the node stays stopped.
+  Result<ActorRef> start(std::shared_ptr<Workload> workload);
+
+ private:
+  struct Threads;
+  NodeConfig config_;
+  std::unique_ptr<Threads> threads_;
+  std::shared_ptr<detail::NodeCore> core_;
+};
+
+}  // namespace actr

@@ -1,0 +1,35 @@
+#pragma once
+// The in-process form of an RpcEnvelope. It carries a Payload (bytes or a typed message) so that
+// nothing is serialized until a wire needs bytes, plus what the runtime needs to route and time out.
+
+#include <actr/package.pb.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "actr/framework/context.hpp"
+#include "actr/framework/payload.hpp"
+#include "actr/protocol/trace.hpp"
+
+namespace actr::detail {
+
+using Clock = std::chrono::steady_clock;
+
+struct Envelope {
+  Direction direction = DIRECTION_UNSPECIFIED;
+  PayloadType lane = RPC_RELIABLE;
+  std::string route_key;
+  std::string request_id;
+  Payload payload;
+  std::int64_t timeout_ms = 0;  // > 0 exactly for REQUEST
+  Clock::time_point deadline = Clock::time_point::max();
+  std::optional<ActrId> caller;  // nullopt: the host application (shell)
+  Metadata metadata;
+  TraceContext trace;
+  std::string tracestate;
+
+  bool expired(Clock::time_point now) const { return direction == DIRECTION_REQUEST && deadline <= now; }
+};
+
+}  // namespace actr::detail

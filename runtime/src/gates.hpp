@@ -1,0 +1,39 @@
+#pragma once
+// The gate a message takes, chosen from its Dest once per send. A std::variant, not a virtual
+// call: the set of gates is closed and the in-process one sits on the hot path.
+//   InProcessGate — Dest::shell(), Dest::local(), or Dest::actor(<own id>)
+//   PeerGate      — any other actor; answers Unavailable until peer wires exist in this build
+
+#include <variant>
+
+#include "node_core.hpp"
+
+namespace actr::detail {
+
+struct InProcessGate {
+  NodeCore* core;
+  Target target;
+
+  asio::awaitable<Result<Payload>> request(Envelope envelope) const {
+    return core->request(target, std::move(envelope));
+  }
+  asio::awaitable<Result<void>> tell(Envelope envelope) const;
+  asio::awaitable<Result<void>> send_chunk(DataChunk chunk, PayloadType lane,
+                                           Clock::time_point deadline) const;
+};
+
+struct PeerGate {
+  ActrId target;
+
+  asio::awaitable<Result<Payload>> request(Envelope envelope) const;
+  asio::awaitable<Result<void>> tell(Envelope envelope) const;
+  asio::awaitable<Result<void>> send_chunk(DataChunk chunk, PayloadType lane,
+                                           Clock::time_point deadline) const;
+  Error unreachable() const;
+};
+
+using Gate = std::variant<InProcessGate, PeerGate>;
+
+Gate pick_gate(NodeCore& core, const Dest& dest);
+
+}  // namespace actr::detail

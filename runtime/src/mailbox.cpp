@@ -1,0 +1,56 @@
+#include "mailbox.hpp"
+
+namespace actr::detail {
+
+Mailbox::Mailbox(Strand strand, std::size_t capacity, AdmitHook on_admit)
+    : capacity_(capacity == 0 ? 1 : capacity), on_admit_(std::move(on_admit)), readable_(std::move(strand)) {}
+
+Mailbox::Admission Mailbox::push(Envelope envelope) {
+  if (closed_) return Admission::Closed;
+  Lane& lane = lane_for(envelope);
+  if (lane.queue.size() < capacity_ && lane.overflow.empty()) {
+    lane.queue.push_back(std::move(envelope));
+    readable_.notify_one();
+    return Admission::Queued;
+  }
+  if (lane.overflow.size() >= capacity_ * kOverflowFactor) return Admission::Full;
+  lane.overflow.push_back(std::move(envelope));
+  return Admission::Held;
+}
+
+void Mailbox::refill(Lane& lane) {
+  while (lane.queue.size() < capacity_ && !lane.overflow.empty()) {
+    Envelope envelope = std::move(lane.overflow.front());
+    lane.overflow.pop_front();
+    if (on_admit_(envelope)) lane.queue.push_back(std::move(envelope));
+  }
+}
+
+asio::awaitable<std::optional<Envelope>> Mailbox::pop() {
+  for (;;) {
+    if (closed_) co_return std::nullopt;
+    for (Lane* lane : {&signal_, &normal_}) {
+      if (lane->queue.empty()) continue;
+      Envelope envelope = std::move(lane->queue.front());
+      lane->queue.pop_front();
+      refill(*lane);
+      co_return envelope;
+    }
+    co_await readable_.wait();
+  }
+}
+
+std::deque<Envelope> Mailbox::close() {
+  closed_ = true;
+  std::deque<Envelope> left;
+  for (Lane* lane : {&signal_, &normal_}) {
+    for (auto* queue : {&lane->queue, &lane->overflow}) {
+      for (auto& envelope : *queue) left.push_back(std::move(envelope));
+      queue->clear();
+    }
+  }
+  readable_.notify_all(false);
+  return left;
+}
+
+}  // namespace actr::detail

@@ -1,0 +1,100 @@
+#include "actr/runtime/node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <thread>
+
+#include "node_core.hpp"
+
+namespace actr {
+
+// The io_context outlives the NodeCore's own references to it: it is destroyed last, and its
+// destructor releases any handler (and the NodeCore it may hold) that never ran.
+struct Node::Threads {
+  boost::asio::io_context io;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+
+  void run(std::size_t count) {
+    work.emplace(io.get_executor());
+    for (std::size_t i = 0; i < std::max<std::size_t>(count, 1); ++i)
+      threads.emplace_back([this] { io.run(); });
+  }
+  void stop() {
+    work.reset();
+    io.stop();
+    for (auto& thread : threads) thread.join();
+    threads.clear();
+  }
+};
+
+Node::Node(NodeConfig config) : config_(std::move(config)), threads_(std::make_unique<Threads>()) {
+  core_ = std::make_shared<detail::NodeCore>(threads_->io, config_);
+}
+
+Node::~Node() {
+  if (!threads_->threads.empty()) {
+    core_->shutdown();
+    if (!core_->wait_stopped(config_.shutdown_grace + std::chrono::seconds(2))) {
+      spdlog::warn("node {} did not stop in time; abandoning its remaining work",
+                   to_string(core_->self_id()));
+    }
+    threads_->stop();
+  }
+  core_.reset();
+  threads_.reset();
+}
+
+Result<ActorRef> Node::start(std::shared_ptr<Workload> workload) {
+  if (!workload) return fail(ErrorCode::InvalidArgument, "Node::start needs a workload");
+  if (auto ok = validate(config_.actr_type); !ok) {
+    return fail(ErrorCode::InvalidArgument, "NodeConfig.actr_type: " + ok.error().message);
+  }
+  auto started = core_->start(std::move(workload));
+  if (threads_->threads.empty()) threads_->run(config_.threads);
+  if (started.wait_for(config_.start_timeout) != std::future_status::ready) {
+    core_->shutdown();
+    return fail(ErrorCode::TimedOut,
+                "on_start did not finish within " + std::to_string(config_.start_timeout.count()) + " ms");
+  }
+  auto result = started.get();
+  if (!result) return std::unexpected(std::move(result.error()));
+  return ActorRef(core_);
+}
+
+const ActrId& ActorRef::id() const { return core_->self_id(); }
+
+boost::asio::any_io_executor ActorRef::executor() const { return core_->strand(); }
+
+boost::asio::awaitable<Result<Payload>> ActorRef::send_request(Outbound message) const {
+  if (!core_->accepting())
+    co_return fail(ErrorCode::Unavailable, "actor " + to_string(id()) + " is not running");
+  auto envelope = core_->make_envelope(DIRECTION_REQUEST, std::move(message), std::nullopt, nullptr);
+  if (!envelope) co_return std::unexpected(std::move(envelope.error()));
+  co_return co_await core_->request(detail::Target::Workload, std::move(*envelope));
+}
+
+boost::asio::awaitable<Result<void>> ActorRef::send_tell(Outbound message) const {
+  if (!core_->accepting())
+    co_return fail(ErrorCode::Unavailable, "actor " + to_string(id()) + " is not running");
+  auto envelope = core_->make_envelope(DIRECTION_TELL, std::move(message), std::nullopt, nullptr);
+  if (!envelope) co_return std::unexpected(std::move(envelope.error()));
+  auto admitted = co_await core_->tell(detail::Target::Workload, std::move(*envelope));
+  if (!admitted) co_return std::unexpected(std::move(admitted.error()));
+  co_return Result<void>{};
+}
+
+void ActorRef::add_shell_handler(std::string route_key, ShellHandler handler) {
+  core_->add_shell_handler(std::move(route_key), std::move(handler));
+}
+
+void ActorRef::shutdown() const { core_->shutdown(); }
+
+bool ActorRef::wait_for_shutdown(std::chrono::milliseconds timeout) const {
+  return core_->wait_stopped(timeout);
+}
+
+NodeStats ActorRef::stats() const { return core_->stats(); }
+
+}  // namespace actr

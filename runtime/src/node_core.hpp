@@ -1,0 +1,102 @@
+#pragma once
+// The node's state and the in-process half of a call's path:
+//   caller → request()/tell() → [strand] pending table + mailbox (or a shell handler)
+//          → scheduler → handle() → workload dispatch → reply() → pending table → caller.
+// Everything here runs on one strand; request()/tell() may be awaited from any executor.
+
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <unordered_map>
+
+#include "actr/runtime/node.hpp"
+#include "mailbox.hpp"
+#include "pending_calls.hpp"
+#include "scheduler.hpp"
+#include "stream_registry.hpp"
+
+namespace actr::detail {
+
+/// Where an in-process message goes.
+enum class Target : std::uint8_t { Workload, Shell };
+
+class NodeCore : public std::enable_shared_from_this<NodeCore> {
+ public:
+  enum class State : std::uint8_t { Idle, Starting, Running, Stopping, Stopped };
+
+  NodeCore(asio::io_context& io, NodeConfig config);
+
+  const ActrId& self_id() const { return self_id_; }
+  const Strand& strand() const { return strand_; }
+  const NodeConfig& config() const { return config_; }
+  State state() const { return state_.load(std::memory_order_acquire); }
+  bool accepting() const {
+    auto s = state();
+    return s == State::Starting || s == State::Running;
+  }
+
+  /// A fresh envelope for an outbound message (validates the timeout).
+  Result<Envelope> make_envelope(Direction direction, Outbound message, std::optional<ActrId> caller,
+                                 const TraceContext* parent);
+
+  /// Awaitable from any executor; resumes the caller on its own executor. `tell` completes when
+  /// the message is admitted (an empty Payload) or refused.
+  /// Plain functions, not coroutines: see docs/runtime.md on g++ 12 and temporaries in co_await.
+  asio::awaitable<Result<Payload>> request(Target target, Envelope envelope);
+  asio::awaitable<Result<Payload>> tell(Target target, Envelope envelope);
+
+  /// Call on the strand.
+  asio::awaitable<Result<void>> deliver_chunk(DataChunk chunk, ActrId sender, PayloadType lane,
+                                              Clock::time_point deadline);
+  StreamRegistry& streams() { return streams_; }
+
+  void add_shell_handler(std::string route_key, ActorRef::ShellHandler handler);
+
+  std::future<Result<void>> start(std::shared_ptr<Workload> workload);
+  void shutdown();
+  bool wait_stopped(std::chrono::milliseconds timeout);
+  NodeStats stats() const;
+
+ private:
+  using Completion = PendingCalls::Completion;
+
+  void start_request(Target target, Envelope envelope, Completion done);
+  void start_tell(Target target, Envelope envelope, Completion done);
+  /// Hands an envelope to the workload's mailbox; on refusal completes its pending entry.
+  void enqueue(Envelope envelope);
+  std::optional<ActorRef::ShellHandler> shell_handler(std::string_view route_key);
+  asio::awaitable<void> run_shell(ActorRef::ShellHandler handler, Envelope envelope);
+  asio::awaitable<void> handle(Envelope envelope);
+  void reply(const Envelope& request, Result<Payload> result);
+  asio::awaitable<void> run_start(std::shared_ptr<Workload> workload,
+                                  std::shared_ptr<std::promise<Result<void>>> done);
+  asio::awaitable<void> run_stop(bool run_on_stop);
+  void set_state(State state);
+  std::string next_request_id();
+
+  asio::io_context& io_;
+  NodeConfig config_;
+  Strand strand_;
+  ActrId self_id_;
+  std::uint64_t request_id_prefix_;
+  std::atomic<std::uint64_t> request_counter_{0};
+  std::atomic<State> state_{State::Idle};
+  std::atomic<std::uint64_t> requests_handled_{0};
+  std::atomic<std::uint64_t> queued_{0};
+
+  std::shared_ptr<Workload> workload_;
+  PendingCalls pending_;
+  Mailbox mailbox_;
+  StreamRegistry streams_;
+  std::unique_ptr<Scheduler> scheduler_;
+  bool on_stop_ran_ = false;
+
+  std::mutex shell_mutex_;
+  std::unordered_map<std::string, ActorRef::ShellHandler> shell_handlers_;
+
+  std::mutex stopped_mutex_;
+  std::condition_variable stopped_cv_;
+};
+
+}  // namespace actr::detail

@@ -1,0 +1,55 @@
+#pragma once
+// Calls waiting for their answer, by request_id. Each entry ends exactly once: with the reply,
+// with an error, or with TimedOut when its deadline passes. One timer serves the whole table,
+// armed at the earliest deadline, so a call costs no timer operation of its own.
+
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <map>
+#include <string>
+#include <unordered_map>
+
+#include "envelope.hpp"
+#include "executor.hpp"
+
+namespace actr::detail {
+
+class PendingCalls {
+ public:
+  using Completion = std::move_only_function<void(Result<Payload>)>;
+
+  explicit PendingCalls(Strand strand) : timer_(strand) {}
+  PendingCalls(const PendingCalls&) = delete;
+  PendingCalls& operator=(const PendingCalls&) = delete;
+
+  /// All members: call on the strand.
+  void add(std::string request_id, Clock::time_point deadline, Completion done);
+  /// false when no such call is waiting (it timed out, or the id is unknown).
+  bool complete(std::string_view request_id, Result<Payload> result);
+  bool contains(std::string_view request_id) const { return entries_.find(request_id) != entries_.end(); }
+  void fail_all(const Error& error);
+  /// Safe from any thread (for stats).
+  std::size_t size() const { return size_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Hash : std::hash<std::string_view> {
+    using is_transparent = void;
+  };
+  using Deadlines = std::multimap<Clock::time_point, const std::string*>;
+  struct Entry {
+    Completion done;
+    Deadlines::iterator deadline;
+  };
+
+  void arm(Clock::time_point deadline);
+  void expire();
+
+  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
+  Deadlines deadlines_;
+  asio::steady_timer timer_;
+  Clock::time_point armed_for_ = Clock::time_point::max();
+  std::atomic<std::size_t> size_{0};
+};
+
+}  // namespace actr::detail

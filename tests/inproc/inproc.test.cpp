@@ -1,0 +1,285 @@
+// In-process end to end: the host calls its workload through ActorRef, the workload calls back
+// through Context. Ordering and concurrency are proven with barriers and counters, never sleeps.
+
+#include <gtest/gtest.h>
+
+#include "test_workload.hpp"
+
+namespace inproc::test {
+namespace {
+
+using actr::ErrorCode;
+
+template <class T>
+std::future<T> spawn(const actr::ActorRef& actor, asio::awaitable<T> work) {
+  return asio::co_spawn(actor.executor(), std::move(work), asio::use_future);
+}
+
+struct InProcess : ::testing::Test {
+  std::shared_ptr<TestWorkload> workload = std::make_shared<TestWorkload>();
+  std::unique_ptr<actr::Node> node;
+  std::optional<actr::ActorRef> actor;
+
+  void start(actr::NodeConfig config = test_config()) {
+    node = std::make_unique<actr::Node>(config);
+    auto started = node->start(workload);
+    ASSERT_TRUE(started) << started.error().to_string();
+    actor = *started;
+  }
+  void TearDown() override {
+    actor.reset();
+    node.reset();
+  }
+  EchoRequest echo(std::string text) {
+    EchoRequest request;
+    request.set_text(std::move(text));
+    return request;
+  }
+};
+
+TEST_F(InProcess, TypedCallRoundTrips) {
+  start();
+  auto reply = actor->call_sync(echo("hello"));
+  ASSERT_TRUE(reply) << reply.error().to_string();
+  EXPECT_EQ(reply->text(), "hello");
+}
+
+TEST_F(InProcess, TypedCallFromACoroutineOnTheActorsStrand) {
+  start();
+  auto reply = spawn(*actor, actor->call(echo("co"))).get();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->text(), "co");
+}
+
+TEST_F(InProcess, TellIsDeliveredBeforeLaterCallsAndNeverAnswered) {
+  start();
+  NoteRequest note;
+  note.set_text("n1");
+  auto told = spawn(*actor, actor->tell(note)).get();
+  ASSERT_TRUE(told) << told.error().to_string();
+  ASSERT_TRUE(actor->call_sync(echo("after")));  // serial FIFO: the tell ran first
+  EXPECT_EQ(workload->notes, std::vector<std::string>{"n1:shell"});
+}
+
+TEST_F(InProcess, WorkloadCallsTheShellAndTheShellCallsTheWorkload) {
+  start();
+  actor->handle<ShellQuestion>([](ShellQuestion question) -> asio::awaitable<actr::Result<ShellAnswer>> {
+    ShellAnswer answer;
+    answer.set_text("shell says " + question.text());
+    co_return answer;
+  });
+  AskShellRequest request;
+  request.set_text("hi");
+  auto reply = actor->call_sync(request);
+  ASSERT_TRUE(reply) << reply.error().to_string();
+  EXPECT_EQ(reply->text(), "shell says hi");
+}
+
+TEST_F(InProcess, ShellWithoutHandlerIsUnknownRoute) {
+  start();
+  AskShellRequest request;
+  auto reply = actor->call_sync(request);
+  ASSERT_FALSE(reply);
+  EXPECT_EQ(reply.error().code, ErrorCode::UnknownRoute);
+}
+
+TEST_F(InProcess, UnknownRouteAndDecodeFailureAreErrors) {
+  start();
+  auto unknown =
+      spawn(*actor, actor->send_request(actr::Outbound{
+                        "inproc.v1.TestService.Nope", actr::RPC_RELIABLE, actr::Payload(std::string()), {}}))
+          .get();
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::UnknownRoute);
+  EXPECT_NE(unknown.error().message.find("inproc.v1.TestService.Nope"), std::string::npos);
+
+  auto garbage =
+      spawn(*actor, actor->send_request(actr::Outbound{"inproc.v1.TestService.Echo",
+                                                       actr::RPC_RELIABLE,
+                                                       actr::Payload(std::string("\xff\xff\xff", 3)),
+                                                       {}}))
+          .get();
+  ASSERT_FALSE(garbage);
+  EXPECT_EQ(garbage.error().code, ErrorCode::DecodeFailure);
+  ASSERT_TRUE(actor->call_sync(echo("still serving")));
+}
+
+TEST_F(InProcess, HandlerErrorsAndExceptionsReachTheCallerAndTheNodeKeepsServing) {
+  start();
+  FailRequest request;
+  request.set_mode(0);
+  auto error = actor->call_sync(request);
+  ASSERT_FALSE(error);
+  EXPECT_EQ(error.error(), (actr::Error{ErrorCode::PermissionDenied, "not for you"}));
+
+  request.set_mode(1);
+  auto thrown = actor->call_sync(request);
+  ASSERT_FALSE(thrown);
+  EXPECT_EQ(thrown.error().code, ErrorCode::Internal);
+  EXPECT_NE(thrown.error().message.find("boom"), std::string::npos);
+  ASSERT_TRUE(actor->call_sync(echo("alive")));
+}
+
+TEST_F(InProcess, NotYetAvailablePartsAnswerClearly) {
+  start();
+  FailRequest request;
+  request.set_mode(2);  // call a remote actor
+  auto peer = actor->call_sync(request);
+  ASSERT_FALSE(peer);
+  EXPECT_EQ(peer.error().code, ErrorCode::Unavailable);
+  request.set_mode(3);  // discovery
+  EXPECT_EQ(actor->call_sync(request).error().code, ErrorCode::Unavailable);
+  request.set_mode(4);  // media
+  EXPECT_EQ(actor->call_sync(request).error().code, ErrorCode::NotImplemented);
+}
+
+TEST_F(InProcess, CallEndsAtItsDeadlineAndLeavesNothingPending) {
+  start();
+  SleepRequest request;
+  request.set_millis(60'000);
+  auto reply = actor->call_sync(request, std::chrono::milliseconds(50));
+  ASSERT_FALSE(reply);
+  EXPECT_EQ(reply.error().code, ErrorCode::TimedOut);
+  EXPECT_EQ(actor->stats().pending_calls, 0u);
+  auto bad = actor->call_sync(echo("x"), std::chrono::milliseconds(0));
+  EXPECT_EQ(bad.error().code, ErrorCode::InvalidArgument);
+}
+
+TEST_F(InProcess, SerialByDefault) {
+  start();
+  std::vector<std::future<actr::Result<SlowResponse>>> calls;
+  for (int i = 0; i < 6; ++i) {
+    SlowRequest request;
+    request.set_account("acct" + std::to_string(i));
+    calls.push_back(spawn(*actor, actor->call(request)));
+  }
+  for (auto& call : calls) ASSERT_TRUE(call.get());
+  EXPECT_EQ(workload->max_active, 1);
+}
+
+TEST_F(InProcess, DifferentConflictKeysInterleave) {
+  workload->policy.key_by_field("inproc.v1.TestService.Slow", "account");
+  workload->barrier_expected = 4;  // each handler waits until all four are inside at once
+  start();
+  std::vector<std::future<actr::Result<SlowResponse>>> calls;
+  for (int i = 0; i < 4; ++i) {
+    SlowRequest request;
+    request.set_account("acct" + std::to_string(i));
+    calls.push_back(spawn(*actor, actor->call(request)));
+  }
+  for (auto& call : calls) ASSERT_TRUE(call.get());
+  EXPECT_EQ(workload->max_active, 4);
+}
+
+TEST_F(InProcess, SameConflictKeyKeepsOrderAndNeverOverlaps) {
+  workload->policy.key_by_field("inproc.v1.TestService.Slow", "account");
+  start();
+  std::vector<std::future<actr::Result<SlowResponse>>> calls;
+  for (std::uint32_t step = 0; step < 5; ++step) {
+    SlowRequest request;
+    request.set_account("same");
+    request.set_step(step);
+    calls.push_back(spawn(*actor, actor->call(request)));
+  }
+  for (auto& call : calls) ASSERT_TRUE(call.get());
+  EXPECT_EQ(workload->max_active, 1);
+  EXPECT_EQ(workload->slow_order,
+            (std::vector<std::string>{"same:0", "same:1", "same:2", "same:3", "same:4"}));
+}
+
+TEST_F(InProcess, BudgetCapsInterleaving) {
+  workload->policy.key_by_caller("inproc.v1.TestService.Slow");  // all from the shell: one key
+  workload->policy.key_by_field("inproc.v1.TestService.Slow", "account").budget(2);
+  start();
+  std::vector<std::future<actr::Result<SlowResponse>>> calls;
+  for (int i = 0; i < 6; ++i) {
+    SlowRequest request;
+    request.set_account("a" + std::to_string(i));
+    calls.push_back(spawn(*actor, actor->call(request)));
+  }
+  for (auto& call : calls) ASSERT_TRUE(call.get());
+  EXPECT_EQ(workload->max_active, 2);
+}
+
+TEST_F(InProcess, SignalLaneOvertakesQueuedWork) {
+  start();
+  auto block = spawn(*actor, actor->call(BlockRequest{}));
+  workload->blocked.get_future().wait();  // the handler is now busy; everything below queues
+  std::vector<std::future<actr::Result<EchoResponse>>> echoes;
+  for (int i = 0; i < 3; ++i) echoes.push_back(spawn(*actor, actor->call(echo(std::to_string(i)))));
+  auto ping = spawn(*actor, actor->call(PingRequest{}));
+  workload->release.open(actor->executor());  // posted after the calls above were enqueued
+  ASSERT_TRUE(block.get());
+  ASSERT_TRUE(ping.get());
+  for (auto& e : echoes) ASSERT_TRUE(e.get());
+  EXPECT_EQ(workload->events,
+            (std::vector<std::string>{"start", "block", "ping", "echo:0", "echo:1", "echo:2"}));
+}
+
+TEST_F(InProcess, FullMailboxHoldsSendersThenRefuses) {
+  auto config = test_config();
+  config.mailbox_capacity = 1;  // one queued, kOverflowFactor held, then refused
+  start(config);
+  auto block = spawn(*actor, actor->call(BlockRequest{}));
+  workload->blocked.get_future().wait();
+  std::vector<std::future<actr::Result<void>>> tells;
+  for (int i = 0; i < 6; ++i) {
+    NoteRequest note;
+    note.set_text(std::to_string(i));
+    tells.push_back(spawn(*actor, actor->tell(note)));
+  }
+  // #0 queued at once, #1-#4 held (their senders wait), #5 refused.
+  ASSERT_TRUE(tells[0].get());
+  auto refused = tells[5].get();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::Unavailable);
+  EXPECT_NE(refused.error().message.find("full"), std::string::npos);
+  EXPECT_EQ(tells[1].wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  workload->release.open(actor->executor());
+  for (int i = 1; i <= 4; ++i) ASSERT_TRUE(tells[i].get());
+  ASSERT_TRUE(block.get());
+  ASSERT_TRUE(actor->call_sync(echo("drained")));
+  EXPECT_EQ(workload->notes,
+            (std::vector<std::string>{"0:shell", "1:shell", "2:shell", "3:shell", "4:shell"}));
+}
+
+TEST_F(InProcess, HeldTellGivesUpAtItsDeadline) {
+  auto config = test_config();
+  config.mailbox_capacity = 1;
+  start(config);
+  auto block = spawn(*actor, actor->call(BlockRequest{}));
+  workload->blocked.get_future().wait();
+  NoteRequest note;
+  ASSERT_TRUE(spawn(*actor, actor->tell(note)).get());
+  auto held = spawn(*actor, actor->tell(note, std::chrono::milliseconds(30))).get();
+  ASSERT_FALSE(held);
+  EXPECT_EQ(held.error().code, ErrorCode::TimedOut);
+  workload->release.open(actor->executor());
+  ASSERT_TRUE(block.get());
+  ASSERT_TRUE(actor->call_sync(echo("x")));
+  EXPECT_EQ(workload->notes.size(), 1u);  // the one that gave up was never delivered
+}
+
+TEST_F(InProcess, DataChunksArriveInOrder) {
+  start();
+  StreamRequest request;
+  request.set_count(1000);
+  auto reply = actor->call_sync(request);
+  ASSERT_TRUE(reply) << reply.error().to_string();
+  ASSERT_EQ(reply->received_size(), 1000);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(reply->received(i), static_cast<std::uint64_t>(i));
+}
+
+TEST_F(InProcess, ManyConcurrentCallersAllAnswered) {
+  start();
+  std::vector<std::future<actr::Result<EchoResponse>>> calls;
+  for (int i = 0; i < 2000; ++i) calls.push_back(spawn(*actor, actor->call(echo(std::to_string(i)))));
+  for (int i = 0; i < 2000; ++i) {
+    auto reply = calls[i].get();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->text(), std::to_string(i));
+  }
+}
+
+}  // namespace
+}  // namespace inproc::test

@@ -5,6 +5,7 @@
 #include <actr/package.pb.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -16,11 +17,14 @@ namespace actr::detail {
 
 using Clock = std::chrono::steady_clock;
 
+/// Moved along the whole path of a call as one heap object (EnvelopePtr): it is large, and a call
+/// hands it from caller to strand to mailbox to scheduler to handler.
 struct Envelope {
   Direction direction = DIRECTION_UNSPECIFIED;
   PayloadType lane = RPC_RELIABLE;
   std::string route_key;
   std::string request_id;
+  std::uint64_t sequence = 0;  // this node's pending-table key for the request_id it made
   Payload payload;
   std::int64_t timeout_ms = 0;  // > 0 exactly for REQUEST
   Clock::time_point deadline = Clock::time_point::max();
@@ -31,5 +35,7 @@ struct Envelope {
 
   bool expired(Clock::time_point now) const { return direction == DIRECTION_REQUEST && deadline <= now; }
 };
+
+using EnvelopePtr = std::unique_ptr<Envelope>;
 
 }  // namespace actr::detail

@@ -2,6 +2,7 @@
 // The executor every piece of node state lives on: one strand of the node's io_context.
 // Code that touches node state runs on it; everything else posts into it.
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -10,7 +11,9 @@
 namespace actr::detail {
 
 namespace asio = boost::asio;
-using Strand = asio::strand<asio::io_context::executor_type>;
+/// The node's serial executor: a strand when the node runs several threads, the io_context's own
+/// executor when it runs one (already serial, and a strand would only add a lock per post).
+using Strand = asio::any_io_executor;
 
 /// Wraps an Asio completion handler so it can be stored type-erased and invoked from anywhere:
 /// the invocation is always posted to the handler's own executor, never run inline, so that

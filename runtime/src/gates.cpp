@@ -4,7 +4,7 @@
 
 namespace actr::detail {
 
-asio::awaitable<Result<void>> InProcessGate::tell(Envelope envelope) const {
+asio::awaitable<Result<void>> InProcessGate::tell(EnvelopePtr envelope) const {
   auto admitted = co_await core->tell(target, std::move(envelope));
   if (!admitted) co_return std::unexpected(std::move(admitted.error()));
   co_return Result<void>{};
@@ -25,10 +25,10 @@ Error PeerGate::unreachable() const {
                   to_string(target))};
 }
 
-asio::awaitable<Result<Payload>> PeerGate::request(Envelope) const {
+asio::awaitable<Result<Payload>> PeerGate::request(EnvelopePtr) const {
   co_return std::unexpected(unreachable());
 }
-asio::awaitable<Result<void>> PeerGate::tell(Envelope) const { co_return std::unexpected(unreachable()); }
+asio::awaitable<Result<void>> PeerGate::tell(EnvelopePtr) const { co_return std::unexpected(unreachable()); }
 asio::awaitable<Result<void>> PeerGate::send_chunk(DataChunk, PayloadType, Clock::time_point) const {
   co_return std::unexpected(unreachable());
 }

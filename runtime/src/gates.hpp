@@ -14,10 +14,10 @@ struct InProcessGate {
   NodeCore* core;
   Target target;
 
-  asio::awaitable<Result<Payload>> request(Envelope envelope) const {
+  asio::awaitable<Result<Payload>> request(EnvelopePtr envelope) const {
     return core->request(target, std::move(envelope));
   }
-  asio::awaitable<Result<void>> tell(Envelope envelope) const;
+  asio::awaitable<Result<void>> tell(EnvelopePtr envelope) const;
   asio::awaitable<Result<void>> send_chunk(DataChunk chunk, PayloadType lane,
                                            Clock::time_point deadline) const;
 };
@@ -25,8 +25,8 @@ struct InProcessGate {
 struct PeerGate {
   ActrId target;
 
-  asio::awaitable<Result<Payload>> request(Envelope envelope) const;
-  asio::awaitable<Result<void>> tell(Envelope envelope) const;
+  asio::awaitable<Result<Payload>> request(EnvelopePtr envelope) const;
+  asio::awaitable<Result<void>> tell(EnvelopePtr envelope) const;
   asio::awaitable<Result<void>> send_chunk(DataChunk chunk, PayloadType lane,
                                            Clock::time_point deadline) const;
   Error unreachable() const;

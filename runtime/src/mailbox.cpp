@@ -5,9 +5,9 @@ namespace actr::detail {
 Mailbox::Mailbox(Strand strand, std::size_t capacity, AdmitHook on_admit)
     : capacity_(capacity == 0 ? 1 : capacity), on_admit_(std::move(on_admit)), readable_(std::move(strand)) {}
 
-Mailbox::Admission Mailbox::push(Envelope envelope) {
+Mailbox::Admission Mailbox::push(EnvelopePtr envelope) {
   if (closed_) return Admission::Closed;
-  Lane& lane = lane_for(envelope);
+  Lane& lane = lane_for(*envelope);
   if (lane.queue.size() < capacity_ && lane.overflow.empty()) {
     lane.queue.push_back(std::move(envelope));
     readable_.notify_one();
@@ -20,29 +20,31 @@ Mailbox::Admission Mailbox::push(Envelope envelope) {
 
 void Mailbox::refill(Lane& lane) {
   while (lane.queue.size() < capacity_ && !lane.overflow.empty()) {
-    Envelope envelope = std::move(lane.overflow.front());
+    EnvelopePtr envelope = std::move(lane.overflow.front());
     lane.overflow.pop_front();
-    if (on_admit_(envelope)) lane.queue.push_back(std::move(envelope));
+    if (on_admit_(*envelope)) lane.queue.push_back(std::move(envelope));
   }
 }
 
-asio::awaitable<std::optional<Envelope>> Mailbox::pop() {
-  for (;;) {
-    if (closed_) co_return std::nullopt;
+asio::awaitable<EnvelopePtr> Mailbox::pop() {
+  // One co_return, after the loop (g++ 12: see docs/runtime.md).
+  EnvelopePtr next;
+  while (!closed_ && !next) {
     for (Lane* lane : {&signal_, &normal_}) {
       if (lane->queue.empty()) continue;
-      Envelope envelope = std::move(lane->queue.front());
+      next = std::move(lane->queue.front());
       lane->queue.pop_front();
       refill(*lane);
-      co_return envelope;
+      break;
     }
-    co_await readable_.wait();
+    if (!next && !closed_) co_await readable_.wait();
   }
+  co_return next;
 }
 
-std::deque<Envelope> Mailbox::close() {
+std::deque<EnvelopePtr> Mailbox::close() {
   closed_ = true;
-  std::deque<Envelope> left;
+  std::deque<EnvelopePtr> left;
   for (Lane* lane : {&signal_, &normal_}) {
     for (auto* queue : {&lane->queue, &lane->overflow}) {
       for (auto& envelope : *queue) left.push_back(std::move(envelope));

@@ -23,11 +23,11 @@ class Mailbox {
   Mailbox(Strand strand, std::size_t capacity, AdmitHook on_admit);
 
   /// All members: call on the strand.
-  Admission push(Envelope envelope);
-  /// The next envelope, RPC_SIGNAL first; nullopt once closed.
-  asio::awaitable<std::optional<Envelope>> pop();
+  Admission push(EnvelopePtr envelope);
+  /// The next envelope, RPC_SIGNAL first; nullptr once closed.
+  asio::awaitable<EnvelopePtr> pop();
   /// Stops admission and wakes the reader; returns what was still queued or held.
-  std::deque<Envelope> close();
+  std::deque<EnvelopePtr> close();
 
   std::size_t queued() const { return signal_.queue.size() + normal_.queue.size(); }
   std::size_t held() const { return signal_.overflow.size() + normal_.overflow.size(); }
@@ -36,8 +36,8 @@ class Mailbox {
 
  private:
   struct Lane {
-    std::deque<Envelope> queue;
-    std::deque<Envelope> overflow;
+    std::deque<EnvelopePtr> queue;
+    std::deque<EnvelopePtr> overflow;
   };
   Lane& lane_for(const Envelope& envelope) { return envelope.lane == RPC_SIGNAL ? signal_ : normal_; }
   void refill(Lane& lane);

@@ -8,17 +8,17 @@
 namespace actr::detail {
 namespace {
 
-Envelope make(std::string id, PayloadType lane = RPC_RELIABLE, Direction direction = DIRECTION_TELL) {
-  Envelope envelope;
-  envelope.request_id = std::move(id);
-  envelope.lane = lane;
-  envelope.direction = direction;
+EnvelopePtr make(std::string id, PayloadType lane = RPC_RELIABLE, Direction direction = DIRECTION_TELL) {
+  auto envelope = std::make_unique<Envelope>();
+  envelope->request_id = std::move(id);
+  envelope->lane = lane;
+  envelope->direction = direction;
   return envelope;
 }
 
 struct MailboxTest : ::testing::Test {
   asio::io_context io;
-  Strand strand = asio::make_strand(io);
+  Strand strand = asio::make_strand(io);  // a real strand: the type the node uses with several threads
   std::vector<std::string> admitted;
   bool admit = true;
   Mailbox mailbox{strand, 2, [this](Envelope& e) {

@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <charconv>
 #include <random>
 
 #include "runtime_context.hpp"
@@ -27,47 +28,50 @@ Error handler_exception(std::string_view route_key, std::string_view what) {
 NodeCore::NodeCore(asio::io_context& io, NodeConfig config)
     : io_(io),
       config_(std::move(config)),
-      strand_(asio::make_strand(io_)),
+      strand_(config_.threads <= 1 ? Strand(io_.get_executor()) : Strand(asio::make_strand(io_))),
       // Without signaling there is nobody to allocate a serial: pick a random one locally.
       self_id_(make_actr_id(config_.realm_id, random_u64() >> 1, config_.actr_type)),
-      request_id_prefix_(random_u64()),
+      request_id_prefix_(fmt::format("{:016x}", random_u64())),
       pending_(strand_),
       mailbox_(strand_, config_.mailbox_capacity,
                [this](Envelope& held) {
                  // A held TELL's sender is waiting for admission; a held REQUEST's for the reply.
-                 if (held.direction == DIRECTION_TELL) return pending_.complete(held.request_id, Payload{});
+                 if (held.direction == DIRECTION_TELL) return pending_.complete(held.sequence, Payload{});
                  return !held.expired(Clock::now());
                }),
       streams_(strand_, config_.stream_queue_capacity) {}
 
-std::string NodeCore::next_request_id() {
-  return fmt::format("{:016x}{:08x}", request_id_prefix_,
-                     request_counter_.fetch_add(1, std::memory_order_relaxed));
+void NodeCore::number(Envelope& envelope) {
+  envelope.sequence = request_counter_.fetch_add(1, std::memory_order_relaxed) + 1;
+  char digits[16];
+  auto end = std::to_chars(digits, digits + sizeof digits, envelope.sequence, 16).ptr;
+  envelope.request_id.reserve(request_id_prefix_.size() + 1 + (end - digits));
+  envelope.request_id.assign(request_id_prefix_).append(1, '-').append(digits, end);
 }
 
-Result<Envelope> NodeCore::make_envelope(Direction direction, Outbound message, std::optional<ActrId> caller,
-                                         const TraceContext* parent) {
+Result<EnvelopePtr> NodeCore::make_envelope(Direction direction, Outbound message,
+                                            std::optional<ActrId> caller, const TraceContext* parent) {
   if (message.options.timeout.count() <= 0) {
     return fail(ErrorCode::InvalidArgument, fmt::format("timeout for '{}' must be positive, got {} ms",
                                                         message.route_key, message.options.timeout.count()));
   }
-  Envelope envelope;
-  envelope.direction = direction;
-  envelope.lane = message.lane;
-  envelope.route_key = message.route_key;
-  envelope.request_id = next_request_id();
-  envelope.payload = std::move(message.payload);
-  envelope.deadline = Clock::now() + message.options.timeout;
-  if (direction == DIRECTION_REQUEST) envelope.timeout_ms = message.options.timeout.count();
-  envelope.caller = std::move(caller);
-  envelope.metadata = std::move(message.options.metadata);
-  envelope.trace = parent ? parent->child() : TraceContext::new_trace();
+  auto envelope = std::make_unique<Envelope>();
+  envelope->direction = direction;
+  envelope->lane = message.lane;
+  envelope->route_key = message.route_key;
+  number(*envelope);
+  envelope->payload = std::move(message.payload);
+  envelope->deadline = Clock::now() + message.options.timeout;
+  if (direction == DIRECTION_REQUEST) envelope->timeout_ms = message.options.timeout.count();
+  envelope->caller = std::move(caller);
+  envelope->metadata = std::move(message.options.metadata);
+  envelope->trace = parent ? parent->child() : TraceContext::new_trace();
   return envelope;
 }
 
-asio::awaitable<Result<Payload>> NodeCore::request(Target target, Envelope envelope) {
+asio::awaitable<Result<Payload>> NodeCore::request(Target target, EnvelopePtr envelope) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Payload>)>(
-      [self = shared_from_this(), target](auto handler, Envelope envelope) {
+      [self = shared_from_this(), target](auto handler, EnvelopePtr envelope) {
         asio::dispatch(self->strand_,
                        [self, target, envelope = std::move(envelope),
                         done = deferred_completion<Result<Payload>>(std::move(handler))]() mutable {
@@ -77,9 +81,9 @@ asio::awaitable<Result<Payload>> NodeCore::request(Target target, Envelope envel
       asio::use_awaitable, std::move(envelope));
 }
 
-asio::awaitable<Result<Payload>> NodeCore::tell(Target target, Envelope envelope) {
+asio::awaitable<Result<Payload>> NodeCore::tell(Target target, EnvelopePtr envelope) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Payload>)>(
-      [self = shared_from_this(), target](auto handler, Envelope envelope) {
+      [self = shared_from_this(), target](auto handler, EnvelopePtr envelope) {
         asio::dispatch(self->strand_,
                        [self, target, envelope = std::move(envelope),
                         done = deferred_completion<Result<Payload>>(std::move(handler))]() mutable {
@@ -89,18 +93,18 @@ asio::awaitable<Result<Payload>> NodeCore::tell(Target target, Envelope envelope
       asio::use_awaitable, std::move(envelope));
 }
 
-void NodeCore::start_request(Target target, Envelope envelope, Completion done) {
+void NodeCore::start_request(Target target, EnvelopePtr envelope, Completion done) {
   if (target == Target::Workload && mailbox_.closed()) {
     done(fail(ErrorCode::Unavailable, fmt::format("actor {} is shutting down", to_string(self_id_))));
     return;
   }
   std::optional<ActorRef::ShellHandler> handler;
-  if (target == Target::Shell && !(handler = shell_handler(envelope.route_key))) {
+  if (target == Target::Shell && !(handler = shell_handler(envelope->route_key))) {
     done(fail(ErrorCode::UnknownRoute,
-              fmt::format("the shell registered no handler for '{}'", envelope.route_key)));
+              fmt::format("the shell registered no handler for '{}'", envelope->route_key)));
     return;
   }
-  pending_.add(envelope.request_id, envelope.deadline, std::move(done));
+  pending_.add(envelope->sequence, envelope->deadline, std::move(done));
   if (target == Target::Workload) {
     enqueue(std::move(envelope));
   } else {
@@ -108,24 +112,24 @@ void NodeCore::start_request(Target target, Envelope envelope, Completion done) 
   }
 }
 
-void NodeCore::start_tell(Target target, Envelope envelope, Completion done) {
+void NodeCore::start_tell(Target target, EnvelopePtr envelope, Completion done) {
   if (target == Target::Shell) {
-    auto handler = shell_handler(envelope.route_key);
+    auto handler = shell_handler(envelope->route_key);
     if (!handler) {
       done(fail(ErrorCode::UnknownRoute,
-                fmt::format("the shell registered no handler for '{}'", envelope.route_key)));
+                fmt::format("the shell registered no handler for '{}'", envelope->route_key)));
       return;
     }
     asio::co_spawn(strand_, run_shell(std::move(*handler), std::move(envelope)), asio::detached);
     done(Payload{});
     return;
   }
-  std::string id = envelope.request_id;
-  auto deadline = envelope.deadline;
+  auto sequence = envelope->sequence;
+  auto deadline = envelope->deadline;
   switch (mailbox_.push(std::move(envelope))) {
     case Mailbox::Admission::Queued: done(Payload{}); break;
     case Mailbox::Admission::Held:
-      pending_.add(std::move(id), deadline, std::move(done));
+      pending_.add(sequence, deadline, std::move(done));
       break;  // admitted later
     case Mailbox::Admission::Full:
       done(fail(ErrorCode::Unavailable, fmt::format("mailbox of {} is full", to_string(self_id_))));
@@ -137,8 +141,8 @@ void NodeCore::start_tell(Target target, Envelope envelope, Completion done) {
   queued_.store(mailbox_.queued(), std::memory_order_relaxed);
 }
 
-void NodeCore::enqueue(Envelope envelope) {
-  std::string id = envelope.request_id;
+void NodeCore::enqueue(EnvelopePtr envelope) {
+  auto id = envelope->sequence;
   switch (mailbox_.push(std::move(envelope))) {
     case Mailbox::Admission::Queued:
     case Mailbox::Admission::Held: break;
@@ -167,42 +171,42 @@ std::optional<ActorRef::ShellHandler> NodeCore::shell_handler(std::string_view r
   return it->second;
 }
 
-asio::awaitable<void> NodeCore::run_shell(ActorRef::ShellHandler handler, Envelope envelope) {
+asio::awaitable<void> NodeCore::run_shell(ActorRef::ShellHandler handler, EnvelopePtr envelope) {
   Result<Payload> result = fail(ErrorCode::Internal, "shell handler did not run");
   try {
-    result = co_await handler(std::move(envelope.payload));
+    result = co_await handler(std::move(envelope->payload));
   } catch (const std::exception& e) {
-    result = std::unexpected(handler_exception(envelope.route_key, e.what()));
+    result = std::unexpected(handler_exception(envelope->route_key, e.what()));
   }
-  if (envelope.direction == DIRECTION_REQUEST) {
-    reply(envelope, std::move(result));
+  if (envelope->direction == DIRECTION_REQUEST) {
+    reply(*envelope, std::move(result));
   } else if (!result) {
-    spdlog::warn("shell handler for tell '{}' failed: {}", envelope.route_key, result.error().to_string());
+    spdlog::warn("shell handler for tell '{}' failed: {}", envelope->route_key, result.error().to_string());
   }
 }
 
-asio::awaitable<void> NodeCore::handle(Envelope envelope) {
+asio::awaitable<void> NodeCore::handle(EnvelopePtr envelope) {
   requests_handled_.fetch_add(1, std::memory_order_relaxed);
-  RuntimeContext ctx(*this, &envelope);
+  RuntimeContext ctx(*this, envelope.get());
   Result<Payload> result = fail(ErrorCode::Internal, "handler did not run");
   try {
-    result = co_await workload_->dispatch(envelope.route_key, std::move(envelope.payload), ctx);
+    result = co_await workload_->dispatch(envelope->route_key, std::move(envelope->payload), ctx);
   } catch (const std::exception& e) {
-    result = std::unexpected(handler_exception(envelope.route_key, e.what()));
+    result = std::unexpected(handler_exception(envelope->route_key, e.what()));
   } catch (...) {
-    result = std::unexpected(handler_exception(envelope.route_key, "a non-standard exception"));
+    result = std::unexpected(handler_exception(envelope->route_key, "a non-standard exception"));
   }
-  if (envelope.direction == DIRECTION_REQUEST) {
-    reply(envelope, std::move(result));
+  if (envelope->direction == DIRECTION_REQUEST) {
+    reply(*envelope, std::move(result));
   } else if (!result) {
-    spdlog::warn("tell '{}' failed in {}: {}", envelope.route_key, to_string(self_id_),
+    spdlog::warn("tell '{}' failed in {}: {}", envelope->route_key, to_string(self_id_),
                  result.error().to_string());
   }
 }
 
 void NodeCore::reply(const Envelope& request, Result<Payload> result) {
   // In process the caller waits in our own table; a caller that gave up is simply gone.
-  pending_.complete(request.request_id, std::move(result));
+  pending_.complete(request.sequence, std::move(result));
 }
 
 asio::awaitable<Result<void>> NodeCore::deliver_chunk(DataChunk chunk, ActrId sender, PayloadType lane,
@@ -226,8 +230,9 @@ asio::awaitable<void> NodeCore::run_start(std::shared_ptr<Workload> workload,
                                           std::shared_ptr<std::promise<Result<void>>> done) {
   auto self = shared_from_this();
   workload_ = std::move(workload);
-  scheduler_ = std::make_unique<Scheduler>(strand_, mailbox_, workload_->scheduling(),
-                                           [this](Envelope envelope) { return handle(std::move(envelope)); });
+  scheduler_ =
+      std::make_unique<Scheduler>(strand_, mailbox_, workload_->scheduling(),
+                                  [this](EnvelopePtr envelope) { return handle(std::move(envelope)); });
   Result<void> started = fail(ErrorCode::Internal, "on_start did not run");
   try {
     RuntimeContext ctx(*this, nullptr);

@@ -37,14 +37,14 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   }
 
   /// A fresh envelope for an outbound message (validates the timeout).
-  Result<Envelope> make_envelope(Direction direction, Outbound message, std::optional<ActrId> caller,
-                                 const TraceContext* parent);
+  Result<EnvelopePtr> make_envelope(Direction direction, Outbound message, std::optional<ActrId> caller,
+                                    const TraceContext* parent);
 
   /// Awaitable from any executor; resumes the caller on its own executor. `tell` completes when
   /// the message is admitted (an empty Payload) or refused.
   /// Plain functions, not coroutines: see docs/runtime.md on g++ 12 and temporaries in co_await.
-  asio::awaitable<Result<Payload>> request(Target target, Envelope envelope);
-  asio::awaitable<Result<Payload>> tell(Target target, Envelope envelope);
+  asio::awaitable<Result<Payload>> request(Target target, EnvelopePtr envelope);
+  asio::awaitable<Result<Payload>> tell(Target target, EnvelopePtr envelope);
 
   /// Call on the strand.
   asio::awaitable<Result<void>> deliver_chunk(DataChunk chunk, ActrId sender, PayloadType lane,
@@ -61,25 +61,27 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
  private:
   using Completion = PendingCalls::Completion;
 
-  void start_request(Target target, Envelope envelope, Completion done);
-  void start_tell(Target target, Envelope envelope, Completion done);
+  void start_request(Target target, EnvelopePtr envelope, Completion done);
+  void start_tell(Target target, EnvelopePtr envelope, Completion done);
   /// Hands an envelope to the workload's mailbox; on refusal completes its pending entry.
-  void enqueue(Envelope envelope);
+  void enqueue(EnvelopePtr envelope);
   std::optional<ActorRef::ShellHandler> shell_handler(std::string_view route_key);
-  asio::awaitable<void> run_shell(ActorRef::ShellHandler handler, Envelope envelope);
-  asio::awaitable<void> handle(Envelope envelope);
+  asio::awaitable<void> run_shell(ActorRef::ShellHandler handler, EnvelopePtr envelope);
+  asio::awaitable<void> handle(EnvelopePtr envelope);
   void reply(const Envelope& request, Result<Payload> result);
   asio::awaitable<void> run_start(std::shared_ptr<Workload> workload,
                                   std::shared_ptr<std::promise<Result<void>>> done);
   asio::awaitable<void> run_stop(bool run_on_stop);
   void set_state(State state);
-  std::string next_request_id();
+  /// Gives the envelope its request_id: this node's random prefix and a sequence number, which
+  /// also keys the pending table (a reply carries the id back; the sequence is read off it).
+  void number(Envelope& envelope);
 
   asio::io_context& io_;
   NodeConfig config_;
   Strand strand_;
   ActrId self_id_;
-  std::uint64_t request_id_prefix_;
+  std::string request_id_prefix_;  // 16 lowercase hex digits
   std::atomic<std::uint64_t> request_counter_{0};
   std::atomic<State> state_{State::Idle};
   std::atomic<std::uint64_t> requests_handled_{0};

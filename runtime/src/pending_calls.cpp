@@ -2,21 +2,22 @@
 
 namespace actr::detail {
 
-void PendingCalls::add(std::string request_id, Clock::time_point deadline, Completion done) {
-  auto [it, inserted] = entries_.try_emplace(std::move(request_id));
+void PendingCalls::add(std::uint64_t sequence, Clock::time_point deadline, Completion done) {
+  auto [it, inserted] = entries_.try_emplace(sequence);
   if (!inserted) {
-    // A caller reusing a live request_id would steal the first caller's answer: refuse it.
-    done(fail(ErrorCode::InvalidArgument, "request_id '" + it->first + "' is already waiting for a reply"));
+    // Reusing a live sequence would steal the first caller's answer: refuse it.
+    done(fail(ErrorCode::InvalidArgument,
+              "request " + std::to_string(sequence) + " is already waiting for a reply"));
     return;
   }
   it->second.done = std::move(done);
-  it->second.deadline = deadlines_.emplace(deadline, &it->first);
+  it->second.deadline = deadlines_.emplace(deadline, sequence);
   size_.store(entries_.size(), std::memory_order_relaxed);
   if (deadline < armed_for_) arm(deadline);
 }
 
-bool PendingCalls::complete(std::string_view request_id, Result<Payload> result) {
-  auto it = entries_.find(request_id);
+bool PendingCalls::complete(std::uint64_t sequence, Result<Payload> result) {
+  auto it = entries_.find(sequence);
   if (it == entries_.end()) return false;
   auto done = std::move(it->second.done);
   deadlines_.erase(it->second.deadline);
@@ -47,8 +48,7 @@ void PendingCalls::arm(Clock::time_point deadline) {
 void PendingCalls::expire() {
   auto now = Clock::now();
   while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-    std::string id = *deadlines_.begin()->second;
-    complete(id, fail(ErrorCode::TimedOut, "no reply before the deadline"));
+    complete(deadlines_.begin()->second, fail(ErrorCode::TimedOut, "no reply before the deadline"));
   }
   if (!deadlines_.empty()) arm(deadlines_.begin()->first);
 }

@@ -24,19 +24,17 @@ class PendingCalls {
   PendingCalls& operator=(const PendingCalls&) = delete;
 
   /// All members: call on the strand.
-  void add(std::string request_id, Clock::time_point deadline, Completion done);
-  /// false when no such call is waiting (it timed out, or the id is unknown).
-  bool complete(std::string_view request_id, Result<Payload> result);
-  bool contains(std::string_view request_id) const { return entries_.find(request_id) != entries_.end(); }
+  /// Keyed by the sequence number this node put into the request_id (see NodeCore::number).
+  void add(std::uint64_t sequence, Clock::time_point deadline, Completion done);
+  /// false when no such call is waiting (it timed out, or the sequence is unknown).
+  bool complete(std::uint64_t sequence, Result<Payload> result);
+  bool contains(std::uint64_t sequence) const { return entries_.contains(sequence); }
   void fail_all(const Error& error);
   /// Safe from any thread (for stats).
   std::size_t size() const { return size_.load(std::memory_order_relaxed); }
 
  private:
-  struct Hash : std::hash<std::string_view> {
-    using is_transparent = void;
-  };
-  using Deadlines = std::multimap<Clock::time_point, const std::string*>;
+  using Deadlines = std::multimap<Clock::time_point, std::uint64_t>;
   struct Entry {
     Completion done;
     Deadlines::iterator deadline;
@@ -45,7 +43,7 @@ class PendingCalls {
   void arm(Clock::time_point deadline);
   void expire();
 
-  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
+  std::unordered_map<std::uint64_t, Entry> entries_;
   Deadlines deadlines_;
   asio::steady_timer timer_;
   Clock::time_point armed_for_ = Clock::time_point::max();

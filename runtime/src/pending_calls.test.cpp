@@ -17,36 +17,36 @@ struct PendingCallsTest : ::testing::Test {
 };
 
 TEST_F(PendingCallsTest, CompletesOnceWithTheReply) {
-  pending.add("a", Clock::now() + std::chrono::seconds(10), record());
-  EXPECT_TRUE(pending.contains("a"));
-  EXPECT_TRUE(pending.complete("a", Payload(std::string("x"))));
-  EXPECT_FALSE(pending.complete("a", Payload(std::string("again"))));
+  pending.add(1, Clock::now() + std::chrono::seconds(10), record());
+  EXPECT_TRUE(pending.contains(1));
+  EXPECT_TRUE(pending.complete(1, Payload(std::string("x"))));
+  EXPECT_FALSE(pending.complete(1, Payload(std::string("again"))));
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(*std::move(*results[0]).take_bytes(), "x");
   EXPECT_EQ(pending.size(), 0u);
 }
 
 TEST_F(PendingCallsTest, ExpiresAtTheDeadlineEvenWithLaterEntries) {
-  pending.add("late", Clock::now() + std::chrono::seconds(30), record());
-  pending.add("soon", Clock::now() + std::chrono::milliseconds(20), record());  // re-arms earlier
+  pending.add(2, Clock::now() + std::chrono::seconds(30), record());
+  pending.add(3, Clock::now() + std::chrono::milliseconds(20), record());  // re-arms earlier
   io.run_for(std::chrono::milliseconds(300));
   ASSERT_EQ(results.size(), 1u);
   ASSERT_FALSE(results[0]);
   EXPECT_EQ(results[0].error().code, ErrorCode::TimedOut);
-  EXPECT_TRUE(pending.contains("late"));
-  EXPECT_FALSE(pending.contains("soon"));
+  EXPECT_TRUE(pending.contains(2));
+  EXPECT_FALSE(pending.contains(3));
 }
 
 TEST_F(PendingCallsTest, DuplicateLiveIdIsRefused) {
-  pending.add("dup", Clock::now() + std::chrono::seconds(10), record());
-  pending.add("dup", Clock::now() + std::chrono::seconds(10), record());
+  pending.add(4, Clock::now() + std::chrono::seconds(10), record());
+  pending.add(4, Clock::now() + std::chrono::seconds(10), record());
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].error().code, ErrorCode::InvalidArgument);
   EXPECT_EQ(pending.size(), 1u);
 }
 
 TEST_F(PendingCallsTest, FailAllEndsEveryCall) {
-  for (auto id : {"1", "2", "3"}) pending.add(id, Clock::now() + std::chrono::seconds(10), record());
+  for (std::uint64_t id : {1, 2, 3}) pending.add(id, Clock::now() + std::chrono::seconds(10), record());
   pending.fail_all(Error{ErrorCode::Unavailable, "gone"});
   ASSERT_EQ(results.size(), 3u);
   for (auto& r : results) EXPECT_EQ(r.error().code, ErrorCode::Unavailable);

@@ -20,14 +20,14 @@ Scheduler::Scheduler(Strand strand, Mailbox& mailbox, SchedulingPolicy policy, H
 
 asio::awaitable<void> Scheduler::run() {
   for (;;) {
-    auto envelope = co_await mailbox_.pop();
+    EnvelopePtr envelope = co_await mailbox_.pop();
     if (!envelope) break;
     if (envelope->expired(Clock::now())) continue;  // its caller already got TimedOut
     auto key = policy_.empty() ? std::nullopt : conflict_key(*envelope);
     if (!key) {
       while (in_flight_ > 0) co_await slot_freed_.wait();
       ++in_flight_;
-      co_await handle_(std::move(*envelope));
+      co_await handle_(std::move(envelope));
       --in_flight_;
       continue;
     }
@@ -36,14 +36,14 @@ asio::awaitable<void> Scheduler::run() {
     }
     ++in_flight_;
     keys_in_flight_.insert(*key);
-    asio::co_spawn(strand_, run_keyed(std::move(*envelope), std::move(*key)), asio::detached);
+    asio::co_spawn(strand_, run_keyed(std::move(envelope), std::move(*key)), asio::detached);
   }
   while (in_flight_ > 0) co_await slot_freed_.wait();
   finished_ = true;
   finished_waiters_.notify_all();
 }
 
-asio::awaitable<void> Scheduler::run_keyed(Envelope envelope, std::string key) {
+asio::awaitable<void> Scheduler::run_keyed(EnvelopePtr envelope, std::string key) {
   co_await handle_(std::move(envelope));
   keys_in_flight_.erase(key);
   --in_flight_;

@@ -19,7 +19,7 @@ namespace actr::detail {
 
 class Scheduler {
  public:
-  using Handle = std::function<asio::awaitable<void>(Envelope)>;
+  using Handle = std::function<asio::awaitable<void>(EnvelopePtr)>;
 
   Scheduler(Strand strand, Mailbox& mailbox, SchedulingPolicy policy, Handle handle);
 
@@ -37,7 +37,7 @@ class Scheduler {
   };
   std::optional<std::string> conflict_key(Envelope& envelope);
   const FieldKey& field_key(const std::string& route_key, const std::string& field);
-  asio::awaitable<void> run_keyed(Envelope envelope, std::string key);
+  asio::awaitable<void> run_keyed(EnvelopePtr envelope, std::string key);
 
   Strand strand_;
   Mailbox& mailbox_;

@@ -5,6 +5,7 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/io/printer.h>
 #include <google/protobuf/io/zero_copy_stream.h>
+#include <actr/config/fingerprint.hpp>
 
 #include <algorithm>
 #include <iterator>
@@ -188,8 +189,9 @@ void EmitHandler(const ServiceInfo& s, std::string& out) {
   out += "class " + name + " : public virtual ::actr::Workload {\n";
   out += " public:\n";
   out += "  static constexpr std::string_view kServiceName = " + Quote(service) + ";\n";
-  out += "  // Placeholder: service fingerprints arrive with the remote-actors work.\n";
-  out += "  static constexpr std::string_view kFingerprint = \"\";\n\n";
+  out += "  /// actr::config::service_fingerprint() of the service: the contract it was generated from.\n";
+  out += "  static constexpr std::string_view kFingerprint = " +
+         Quote(actr::config::service_fingerprint(*s.service)) + ";\n\n";
   for (const MethodInfo& m : s.methods) {
     out += DocComment(*m.method, "  ");
     out += "  /// Route " + Quote(m.route_key) + ", lane " + m.lane.substr(8) + ".\n";
@@ -354,19 +356,8 @@ std::string MethodMemberName(std::string_view proto_name) {
   return name;
 }
 
-int MethodLane(const pb::MethodDescriptor& method) {
-  const pb::MethodOptions& options = method.options();
-  if (options.HasExtension(actr::payload_type)) return options.GetExtension(actr::payload_type);
-  // PluginMain parses protoc's request with the generated classes, and this binary links
-  // actr/options.pb.cc, so the extension resolves above (verified with protoc 3.21). Options that
-  // came through a parser without that registration keep it as an unknown field: reparse them.
-  if (options.unknown_fields().empty()) return actr::RPC_RELIABLE;
-  pb::MethodOptions reparsed;
-  if (reparsed.ParseFromString(options.SerializeAsString()) && reparsed.HasExtension(actr::payload_type)) {
-    return reparsed.GetExtension(actr::payload_type);
-  }
-  return actr::RPC_RELIABLE;
-}
+// One reading of the option for the generated lanes and the fingerprint, so the two never disagree.
+int MethodLane(const pb::MethodDescriptor& method) { return actr::config::method_payload_type(method); }
 
 bool GenerateHeader(const pb::FileDescriptor& file, std::string& out, std::string& error) {
   std::vector<ServiceInfo> services;

@@ -1,6 +1,8 @@
 // Compiles and runs the code protoc-gen-actr generated from gen_test.proto: RpcTraits, the handler
 // bases' dispatchers, a two-service workload and the typed clients, driven through a small Context.
+#include <google/protobuf/descriptor.h>
 #include <gtest/gtest.h>
+#include <actr/config/fingerprint.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -62,7 +64,9 @@ static_assert(!v1::IdleHandler::handles_route("gentest.v1.Idle.Anything"));
 
 static_assert(v1::PingerHandler::kServiceName == "gentest.v1.Pinger");
 static_assert(v1::DirectoryHandler::kServiceName == "gentest.v1.Directory");
-static_assert(v1::PingerHandler::kFingerprint.empty());
+static_assert(v1::PingerHandler::kFingerprint.starts_with("sha256:"));
+static_assert(v1::PingerHandler::kFingerprint.size() == 7 + 64);
+static_assert(v1::PingerHandler::kFingerprint != v1::DirectoryHandler::kFingerprint);
 static_assert(v1::PingerHandler::handles_route("gentest.v1.Pinger.Reset"));
 static_assert(!v1::PingerHandler::handles_route("gentest.v1.Directory.Remove"));
 static_assert(!v1::PingerHandler::handles_route("gentest.v1.Pinger.ping"));
@@ -409,6 +413,23 @@ TEST(GeneratedTraits, ContextCallAndTellUseThem) {
   EXPECT_EQ(ctx.sent[1].route_key, "gentest.v1.Pinger.Alert");
   EXPECT_EQ(ctx.sent[1].lane, actr::RPC_SIGNAL);
   EXPECT_TRUE(ctx.sent[1].tell);
+}
+
+// The plugin computed kFingerprint from protoc's descriptors; the linked program recomputes it from
+// the descriptors compiled into it. They must agree, or peers would disagree on compatibility.
+template <class Handler>
+void ExpectRuntimeFingerprint() {
+  const auto* service = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+      std::string(Handler::kServiceName));
+  ASSERT_NE(service, nullptr) << Handler::kServiceName;
+  EXPECT_EQ(Handler::kFingerprint, actr::config::service_fingerprint(*service)) << Handler::kServiceName;
+}
+
+TEST(GeneratedFingerprint, MatchesTheRuntimeDescriptors) {
+  ExpectRuntimeFingerprint<v1::PingerHandler>();  // has an RPC_SIGNAL method
+  ExpectRuntimeFingerprint<v1::DirectoryHandler>();
+  ExpectRuntimeFingerprint<v1::IdleHandler>();
+  ExpectRuntimeFingerprint<PlainHandler>();
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace actr::signal {
 
@@ -34,10 +35,20 @@ struct Metrics {
   std::uint64_t malformed = 0;
   std::uint64_t heartbeat_expiries = 0;
   std::uint64_t displaced = 0;
-  std::map<std::string, std::uint64_t> messages;  // by payload type
-  std::map<std::string, Histogram> latency;       // by request kind
+  std::map<std::string, std::uint64_t, std::less<>> messages;  // by payload type
+  std::map<std::string, Histogram, std::less<>> latency;       // by request kind
 
-  void message(const std::string& type) { ++messages[type]; }
+  // Looked up by string_view: counting a message allocates nothing.
+  void message(std::string_view type) {
+    auto it = messages.find(type);
+    if (it == messages.end()) it = messages.emplace(std::string(type), 0).first;
+    ++it->second;
+  }
+  Histogram& latency_for(std::string_view kind) {
+    auto it = latency.find(kind);
+    if (it == latency.end()) it = latency.emplace(std::string(kind), Histogram{}).first;
+    return it->second;
+  }
   std::string render() const;
 };
 

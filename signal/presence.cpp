@@ -71,6 +71,22 @@ void Registry::erase(const ActrId& id) {
   actors_.erase(it);
 }
 
+Registry::Slot Registry::slot_for(Actor& a) {
+  return Slot{&a,
+              a.id.serial_number(),
+              a.id.realm().realm_id(),
+              static_cast<std::int32_t>(a.availability),
+              a.power_reserve,
+              a.mailbox_backlog,
+              a.request->has_acl()};
+}
+
+void Registry::refresh(Actor& a) {
+  if (!a.present) return;
+  auto it = by_type_.find(a.id.type());
+  if (it != by_type_.end() && a.type_slot < it->second.size()) it->second[a.type_slot] = slot_for(a);
+}
+
 void Registry::set_present(Actor& a, std::int64_t now_ms) {
   a.last_seen_ms = now_ms;
   if (a.present) return;
@@ -78,7 +94,7 @@ void Registry::set_present(Actor& a, std::int64_t now_ms) {
   ++present_count_;
   auto& list = by_type_[a.id.type()];
   a.type_slot = list.size();
-  list.push_back(&a);
+  list.push_back(slot_for(a));
   if (a.request->has_service_spec()) by_service_[a.request->service_spec().name()].insert(&a);
 }
 
@@ -94,7 +110,7 @@ void Registry::set_absent(Actor& a) {
   auto it = by_type_.find(a.id.type());
   auto& list = it->second;
   list[a.type_slot] = list.back();  // swap-remove keeps this O(1)
-  list[a.type_slot]->type_slot = a.type_slot;
+  list[a.type_slot].actor->type_slot = a.type_slot;
   list.pop_back();
   if (list.empty()) by_type_.erase(it);
   if (a.request->has_service_spec()) {
@@ -106,8 +122,8 @@ void Registry::set_absent(Actor& a) {
 std::vector<Actor*> Registry::expired(std::int64_t now_ms, std::int64_t timeout_ms) {
   std::vector<Actor*> out;
   for (auto& [type, list] : by_type_) {
-    for (auto* a : list) {
-      if (now_ms - a->last_seen_ms > timeout_ms) out.push_back(a);
+    for (auto& s : list) {
+      if (now_ms - s.actor->last_seen_ms > timeout_ms) out.push_back(s.actor);
     }
   }
   return out;
@@ -120,48 +136,49 @@ void Registry::forget_stale(std::uint64_t now_unix) {
   });
 }
 
-namespace {
-
-// Ranking keys, computed once per candidate; compared in the order of the requested factors.
-struct Ranked {
-  const Actor* actor;
-  bool exact;
-  bool affinity;
-  double distance;
-};
-
-}  // namespace
-
 std::vector<const Actor*> Registry::route_candidates(const ActrId& requester,
                                                      const RouteCandidatesRequest& request) const {
+  // Ranking keys, computed once per candidate; compared in the order of the requested factors.
+  struct Ranked {
+    const Slot* slot;
+    bool exact;
+    bool affinity;
+    double distance;
+  };
   std::vector<const Actor*> out;
   auto it = by_type_.find(request.target_type());
   if (it == by_type_.end()) return out;
   const auto& criteria = request.criteria();
   const bool has_health = request.has_criteria() && criteria.has_minimal_health_requirement();
-  const auto min_health = criteria.minimal_health_requirement();
+  const auto min_health = static_cast<std::int32_t>(criteria.minimal_health_requirement());
   const bool has_loc = request.has_client_location() && request.client_location().has_latitude() &&
                        request.client_location().has_longitude();
   const auto& factors = request.criteria().ranking_factors();
   const bool wants_affinity =
       std::find(factors.begin(), factors.end(),
                 RouteCandidatesRequest::NodeSelectionCriteria::CLIENT_AFFINITY) != factors.end();
+  const bool wants_exact = !request.client_fingerprint().empty();
   const auto requester_text = wants_affinity ? to_string(requester) : std::string();
-  std::vector<Ranked> ranked;
-  ranked.reserve(it->second.size());
-  for (const Actor* a : it->second) {
-    if (a->id == requester) continue;
-    if (has_health && a->availability > min_health) continue;  // FULL(0) is the healthiest
-    if (a->availability == UNAVAILABLE) continue;
-    if (!acl_allows(*a, requester)) continue;
-    Ranked r{a, false, false, std::numeric_limits<double>::infinity()};
-    r.exact = !request.client_fingerprint().empty() && a->request->has_service_spec() &&
-              a->request->service_spec().fingerprint() == request.client_fingerprint();
-    r.affinity = wants_affinity && std::find(a->sticky_client_ids.begin(), a->sticky_client_ids.end(),
-                                             requester_text) != a->sticky_client_ids.end();
-    if (has_loc && a->geo) {
-      r.distance = haversine_km(request.client_location().latitude(), request.client_location().longitude(),
-                                a->geo->first, a->geo->second);
+  const auto serial = requester.serial_number();
+  const auto realm = requester.realm().realm_id();
+  static thread_local std::vector<Ranked> ranked;  // reused: no allocation per query
+  ranked.clear();
+  for (const Slot& s : it->second) {
+    if (s.serial == serial && s.realm == realm) continue;     // serials are unique: the requester
+    if (has_health && s.availability > min_health) continue;  // FULL(0) is the healthiest
+    if (s.availability == UNAVAILABLE) continue;
+    if (s.has_acl ? !acl_allows(*s.actor, requester) : s.realm != realm) continue;
+    Ranked r{&s, false, false, std::numeric_limits<double>::infinity()};
+    if (wants_exact || wants_affinity || has_loc) {
+      const Actor* a = s.actor;
+      r.exact = wants_exact && a->request->has_service_spec() &&
+                a->request->service_spec().fingerprint() == request.client_fingerprint();
+      r.affinity = wants_affinity && std::find(a->sticky_client_ids.begin(), a->sticky_client_ids.end(),
+                                               requester_text) != a->sticky_client_ids.end();
+      if (has_loc && a->geo) {
+        r.distance = haversine_km(request.client_location().latitude(), request.client_location().longitude(),
+                                  a->geo->first, a->geo->second);
+      }
     }
     ranked.push_back(r);
   }
@@ -170,13 +187,13 @@ std::vector<const Actor*> Registry::route_candidates(const ActrId& requester,
       using F = RouteCandidatesRequest::NodeSelectionCriteria;
       switch (f) {
         case F::MAXIMUM_POWER_RESERVE:
-          if (x.actor->power_reserve != y.actor->power_reserve) {
-            return x.actor->power_reserve > y.actor->power_reserve;
+          if (x.slot->power_reserve != y.slot->power_reserve) {
+            return x.slot->power_reserve > y.slot->power_reserve;
           }
           break;
         case F::MINIMUM_MAILBOX_BACKLOG:
-          if (x.actor->mailbox_backlog != y.actor->mailbox_backlog) {
-            return x.actor->mailbox_backlog < y.actor->mailbox_backlog;
+          if (x.slot->mailbox_backlog != y.slot->mailbox_backlog) {
+            return x.slot->mailbox_backlog < y.slot->mailbox_backlog;
           }
           break;
         case F::EXACT_MATCH_FIRST:
@@ -191,14 +208,14 @@ std::vector<const Actor*> Registry::route_candidates(const ActrId& requester,
         default: break;
       }
     }
-    return x.actor->id.serial_number() < y.actor->id.serial_number();  // deterministic last resort
+    return x.slot->serial < y.slot->serial;  // deterministic last resort
   };
   std::size_t count = request.has_criteria() ? criteria.candidate_count() : 1;
   count = std::min(count, ranked.size());
   std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(count), ranked.end(),
                     before);
   out.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) out.push_back(ranked[i].actor);
+  for (std::size_t i = 0; i < count; ++i) out.push_back(ranked[i].slot->actor);
   return out;
 }
 
@@ -207,7 +224,8 @@ std::vector<DiscoveryResponse::TypeEntry> Registry::discover(const ActrId& reque
   std::map<std::string, DiscoveryResponse::TypeEntry> sorted;  // by type text: stable answers
   for (const auto& [type, list] : by_type_) {
     if (request.has_manufacturer() && type.manufacturer() != request.manufacturer()) continue;
-    for (const Actor* a : list) {
+    for (const Slot& s : list) {
+      const Actor* a = s.actor;
       if (!acl_allows(*a, requester)) continue;
       DiscoveryResponse::TypeEntry entry;
       *entry.mutable_actr_type() = type;

@@ -1,11 +1,13 @@
 #include "server.hpp"
 
 #include <fmt/format.h>
+#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <charconv>
@@ -54,8 +56,33 @@ std::optional<std::uint32_t> to_u32(const std::string& text) {
 }
 
 // Owns the session until its run ends (a coroutine's parameters live in its frame).
-asio::awaitable<void> run_session(std::shared_ptr<Session> session, http::request<http::string_body> request) {
-  co_await session->run(std::move(request));
+asio::awaitable<void> run_session(std::shared_ptr<Session> session, std::string input) {
+  co_await session->run(std::move(input));
+}
+
+// RFC 6455 opening-handshake checks beyond websocket::is_upgrade (the ones Beast's accept makes);
+// an empty answer means the upgrade may proceed.
+std::optional<HttpAnswer> check_ws_handshake(const http::request<http::string_body>& request) {
+  auto bad = [](unsigned status, std::string body) {
+    return HttpAnswer{status, std::move(body), "text/plain"};
+  };
+  if (request.find(http::field::host) == request.end()) return bad(400, "Missing Host");
+  auto key = request[http::field::sec_websocket_key];
+  if (key.empty()) return bad(400, "Missing Sec-WebSocket-Key");
+  auto raw = key.size() <= 24 ? base64_decode(std::string_view(key.data(), key.size())) : std::nullopt;
+  if (!raw || raw->size() != 16) return bad(400, "Invalid Sec-WebSocket-Key");
+  auto version = request[http::field::sec_websocket_version];
+  if (version.empty()) return bad(400, "Missing Sec-WebSocket-Version");
+  if (version != "13") return bad(426, "Unsupported Sec-WebSocket-Version");
+  return std::nullopt;
+}
+
+std::string ws_accept_key(std::string_view key) {
+  std::string input(key);
+  input += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  return base64_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 HttpAnswer text(unsigned status, std::string body) { return {status, std::move(body) + "\n", "text/plain"}; }
@@ -153,13 +180,39 @@ asio::awaitable<void> Server::serve(beast::tcp_stream stream, std::string ip) {
   } untrack{this, &stream};
   const bool over_limit = !connection_limiter_.allow(ip, mono_ms());
   beast::flat_buffer buffer;
+  std::string pending;  // encoded responses not yet written
   beast::error_code ec;
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(config_.limits.max_http_body_bytes);
     parser.header_limit(16 * 1024);
     stream.expires_after(std::chrono::seconds(30));
-    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    // Pipelined requests already buffered are parsed without touching the socket; their answers
+    // are written together once the buffer runs dry (one send for many responses).
+    ec = {};
+    while (!parser.is_done() && buffer.size() > 0) {
+      buffer.consume(parser.put(buffer.data(), ec));
+      if (ec == http::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec) break;
+    }
+    if (!ec && !parser.is_done()) {
+      if (!pending.empty()) {
+        co_await asio::async_write(stream, asio::buffer(pending),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        pending.clear();
+        if (ec) break;
+      }
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!pending.empty() && ec) {
+      beast::error_code wec;
+      co_await asio::async_write(stream, asio::buffer(pending),
+                                 asio::redirect_error(asio::use_awaitable, wec));
+      pending.clear();
+    }
     if (ec == http::error::body_limit) {
       ++metrics_.malformed;
       http::response<http::string_body> res{http::status::payload_too_large, 11};
@@ -207,17 +260,36 @@ asio::awaitable<void> Server::serve(beast::tcp_stream stream, std::string ip) {
           verified = fail(ErrorCode::PermissionDenied, "actor is not registered (unregistered or unknown)");
         }
       }
+      auto handshake = verified && !stopping_ ? check_ws_handshake(request) : std::nullopt;
       if (!verified || stopping_) {
         ++metrics_.auth_failures;
         answer = text(stopping_ ? 503 : 401, stopping_ ? "shutting down" : verified.error().message);
+      } else if (handshake) {
+        answer = *handshake;
+        if (answer.status == 426) answer.body += "\n";
       } else {
+        if (!pending.empty()) {
+          co_await asio::async_write(stream, asio::buffer(pending),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+          pending.clear();
+          if (ec) break;
+        }
         stream.expires_never();
-        auto session =
-            std::make_shared<Session>(*this, std::move(stream), *id, std::move(credential), *verified);
+        // Bytes the client sent after its upgrade request belong to the WebSocket.
+        auto rest = buffer.data();
+        std::string input(static_cast<const char*>(rest.data()), rest.size());
         http_streams_.erase(&stream);
+        auto session =
+            std::make_shared<Session>(*this, stream.release_socket(), *id, std::move(credential), *verified);
+        // Attached before the 101 goes out: once the client sees it, others can reach it.
+        session->start(
+            fmt::format("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                        "Connection: upgrade\r\nSec-WebSocket-Accept: {}\r\nServer: actr-signal\r\n\r\n",
+                        ws_accept_key(std::string(request[http::field::sec_websocket_key]))));
         // The session runs on its own: this frame (HTTP buffer, parser) is freed now, which
         // keeps the memory of a connected actor small.
-        asio::co_spawn(io_, run_session(std::move(session), std::move(request)), asio::detached);
+        auto run = run_session(std::move(session), std::move(input));
+        asio::co_spawn(io_, std::move(run), asio::detached);
         co_return;
       }
     } else {
@@ -227,14 +299,32 @@ asio::awaitable<void> Server::serve(beast::tcp_stream stream, std::string ip) {
     }
     http::response<http::string_body> res{static_cast<http::status>(answer.status), request.version()};
     res.set(http::field::server, "actr-signal");
+    if (answer.status == 426 && target.starts_with("/signaling/ws") && websocket::is_upgrade(request)) {
+      res.set(http::field::sec_websocket_version, "13");
+    }
     res.set(http::field::content_type, answer.content_type);
     res.keep_alive(request.keep_alive() && !over_limit && !stopping_);
     res.body() = std::move(answer.body);
     res.prepare_payload();
-    co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    pending += fmt::format("HTTP/1.{} {} ", res.version() % 10, res.result_int());
+    pending.append(res.reason().data(), res.reason().size());
+    pending += "\r\n";
+    for (const auto& field : res.base()) {
+      pending.append(field.name_string().data(), field.name_string().size());
+      pending += ": ";
+      pending.append(field.value().data(), field.value().size());
+      pending += "\r\n";
+    }
+    pending += "\r\n";
+    pending += res.body();
+    if (!res.keep_alive() || buffer.size() == 0) {
+      co_await asio::async_write(stream, asio::buffer(pending),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      pending.clear();
+    }
     if (target.starts_with("/ais/")) {
-      metrics_.latency[target.starts_with("/ais/register") ? "http_register" : "http_renew"].observe(
-          static_cast<double>(mono_ms() - start) / 1000.0);
+      metrics_.latency_for(target.starts_with("/ais/register") ? "http_register" : "http_renew")
+          .observe(static_cast<double>(mono_ms() - start) / 1000.0);
     }
     if (ec || !res.keep_alive()) break;
   }

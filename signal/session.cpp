@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "server.hpp"
 #include "util.hpp"
@@ -16,11 +18,55 @@ namespace actr::signal {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
+using asio::ip::tcp;
 using signaling::SignalingEnvelope;
 
 namespace {
 
 constexpr std::size_t kMaxQueuedBytes = 4 * 1024 * 1024;  // a reader this far behind is cut off
+constexpr auto kCloseTimeout = std::chrono::seconds(30);  // for the close handshake to finish
+constexpr unsigned kOpText = 1, kOpBinary = 2, kOpClose = 8, kOpPing = 9, kOpPong = 10;
+constexpr std::uint16_t kCloseNormal = 1000, kCloseProtocolError = 1002, kCloseBadPayload = 1007,
+                        kCloseTooBig = 1009;
+
+// One read buffer for all sessions (one thread): a session owns no buffer while idle.
+std::array<char, 64 * 1024> g_scratch;
+
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
 
 const char* payload_name(const signaling::ActrToSignaling& m) {
   using P = signaling::ActrToSignaling;
@@ -64,10 +110,10 @@ bool same_credential(const AIdCredential& a, const AIdCredential& b) {
 
 }  // namespace
 
-Session::Session(Server& server, beast::tcp_stream stream, ActrId id, AIdCredential credential,
+Session::Session(Server& server, tcp::socket socket, ActrId id, AIdCredential credential,
                  VerifiedCredential verified)
     : server_(server),
-      ws_(std::move(stream)),
+      socket_(std::move(socket)),
       id_(std::move(id)),
       id_text_(verified.actor_id),
       credential_(std::move(credential)),
@@ -76,82 +122,297 @@ Session::Session(Server& server, beast::tcp_stream stream, ActrId id, AIdCredent
 
 Session::~Session() = default;
 
-asio::awaitable<void> Session::run(beast::http::request<beast::http::string_body> request) {
-  auto self = shared_from_this();
-  beast::get_lowest_layer(ws_).expires_never();
-  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-  ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(beast::http::field::server, "actr-signal"); }));
-  ws_.read_message_max(server_.config().limits.max_frame_bytes);
-  ws_.auto_fragment(false);
+void Session::start(std::string upgrade_response) {
   beast::error_code ec;
-  co_await ws_.async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
-  request = {};  // the upgrade request is not needed any more
-  if (ec) co_return;
+  socket_.non_blocking(true, ec);
   open_ = true;
-  ws_.binary(true);
-  server_.attach(self);
-  for (;;) {
-    co_await ws_.async_read(buffer_, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      if (ec == websocket::error::message_too_big) {
-        ++server_.metrics().malformed;  // Beast has already sent close 1009 (too big)
+  out_ = std::move(upgrade_response);  // goes out first, before any frame
+  server_.attach(shared_from_this());
+  flush();
+}
+
+asio::awaitable<void> Session::run(std::string input) {
+  auto self = shared_from_this();
+  beast::error_code ec;
+  if (!input.empty()) {
+    on_input(input.data(), input.size());
+    input = {};
+    flush();
+  }
+  while (socket_.is_open()) {
+    co_await socket_.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+    // Drain what has arrived through the shared scratch buffer: every frame in it is handled
+    // before anything is written, so the replies leave together.
+    bool eof = false;
+    for (;;) {
+      const std::size_t n = socket_.read_some(asio::buffer(g_scratch), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+      if (ec) {
+        eof = true;
+        break;
       }
-      break;
+      if (!torn_down_) on_input(g_scratch.data(), n);
+      if (n < g_scratch.size()) break;
     }
-    auto data = buffer_.data();
-    on_frame(std::string_view(static_cast<const char*>(data.data()), data.size()), ws_.got_binary());
-    buffer_.consume(buffer_.size());
-    buffer_.shrink_to_fit();  // idle connections hold no read buffer
+    if (eof) break;
+    flush();
   }
   open_ = false;
+  if (close_timer_) close_timer_->cancel();
+  socket_.close(ec);
   server_.detach(*this);
 }
 
-void Session::send(std::string frame) {
-  if (!open_ || close_code_ != 0) return;
-  queued_bytes_ += frame.size();
-  queue_.push_back(std::move(frame));
-  if (queued_bytes_ > kMaxQueuedBytes) {
+void Session::on_input(char* data, std::size_t size) {
+  if (stop_parsing_) return;  // after a protocol error: read and drop until the peer goes
+  if (partial_.empty()) {
+    const std::size_t used = parse(data, size);
+    if (used < size && !stop_parsing_) partial_.assign(data + used, size - used);
+    return;
+  }
+  partial_.append(data, size);
+  const std::size_t used = parse(partial_.data(), partial_.size());
+  if (stop_parsing_ || used == partial_.size()) {
+    std::string().swap(partial_);  // idle connections hold no buffer
+  } else {
+    partial_.erase(0, used);
+  }
+}
+
+std::size_t Session::parse(char* data, std::size_t size) {
+  const std::size_t max_message = server_.config().limits.max_frame_bytes;
+  std::size_t pos = 0;
+  while (!stop_parsing_ && size - pos >= 2) {
+    auto* p = reinterpret_cast<unsigned char*>(data + pos);
+    const std::size_t avail = size - pos;
+    const bool fin = (p[0] & 0x80) != 0;
+    const unsigned opcode = p[0] & 0x0f;
+    std::uint64_t len = p[1] & 0x7f;
+    std::size_t head = 2;
+    if (len == 126) {
+      if (avail < 4) break;
+      len = (std::uint64_t{p[2]} << 8) | p[3];
+      head = 4;
+    } else if (len == 127) {
+      if (avail < 10) break;
+      len = 0;
+      for (int i = 2; i < 10; ++i) len = (len << 8) | p[i];
+      head = 10;
+    }
+    if ((p[0] & 0x70) != 0 || (p[1] & 0x80) == 0) {
+      protocol_error(kCloseProtocolError, "reserved bits set or frame not masked");
+      break;
+    }
+    if (opcode >= 8) {
+      if (!fin || len > 125 || (opcode != kOpClose && opcode != kOpPing && opcode != kOpPong)) {
+        protocol_error(kCloseProtocolError, "bad control frame");
+        break;
+      }
+    } else if ((opcode != 0 && opcode != kOpText && opcode != kOpBinary) ||
+               (opcode == 0) != (message_opcode_ != 0)) {
+      protocol_error(kCloseProtocolError, "bad data frame");
+      break;
+    } else if (message_.size() + len > max_message) {
+      ++server_.metrics().malformed;
+      protocol_error(kCloseTooBig, "message too big");
+      break;
+    }
+    head += 4;
+    if (avail < head + len) break;
+    char* payload = data + pos + head;
+    const unsigned char* mask = p + head - 4;
+    for (std::size_t i = 0; i < len; ++i) payload[i] = static_cast<char>(payload[i] ^ mask[i & 3]);
+    pos += head + static_cast<std::size_t>(len);
+    const std::string_view body(payload, static_cast<std::size_t>(len));
+    switch (opcode) {
+      case kOpPing:
+        if (!close_queued_) queue_frame(kOpPong, body);
+        break;
+      case kOpPong: break;
+      case kOpClose: {
+        std::uint16_t code = kCloseNormal;
+        if (body.size() == 1) {
+          protocol_error(kCloseProtocolError, "bad close frame");
+          break;
+        }
+        if (body.size() >= 2)
+          code = static_cast<std::uint16_t>((std::uint8_t(body[0]) << 8) | std::uint8_t(body[1]));
+        peer_closed_ = true;
+        stop_parsing_ = true;
+        if (!close_queued_) {
+          queue_close(code, "");  // echo, then shut down once it is written
+        } else if (close_sent_) {
+          teardown();
+        }
+        break;
+      }
+      default:
+        if (close_queued_) break;  // closing: later messages are dropped
+        if (fin && opcode != 0) {
+          deliver(body, opcode == kOpBinary);
+        } else {
+          if (opcode != 0) message_opcode_ = static_cast<std::uint8_t>(opcode);
+          message_.append(body);
+          if (fin) {
+            std::string whole;
+            whole.swap(message_);
+            const bool binary = message_opcode_ == kOpBinary;
+            message_opcode_ = 0;
+            deliver(whole, binary);
+          }
+        }
+    }
+  }
+  return stop_parsing_ ? size : pos;
+}
+
+void Session::deliver(std::string_view data, bool binary) {
+  if (!binary && !valid_utf8(data)) {
+    protocol_error(kCloseBadPayload, "text frame is not UTF-8");
+    return;
+  }
+  on_frame(data, binary);
+}
+
+void Session::queue_frame(unsigned opcode, std::string_view payload) {
+  queue_header(opcode, payload.size());
+  out_.append(payload);
+}
+
+void Session::queue_header(unsigned opcode, std::size_t n) {
+  if (out_pos_ == out_.size()) {
+    out_.clear();
+    out_pos_ = 0;
+  }
+  out_.push_back(static_cast<char>(0x80 | opcode));
+  if (n < 126) {
+    out_.push_back(static_cast<char>(n));
+  } else if (n < 65536) {
+    out_.push_back(static_cast<char>(126));
+    out_.push_back(static_cast<char>(n >> 8));
+    out_.push_back(static_cast<char>(n & 0xff));
+  } else {
+    out_.push_back(static_cast<char>(127));
+    for (int shift = 56; shift >= 0; shift -= 8)
+      out_.push_back(static_cast<char>((std::uint64_t{n} >> shift) & 0xff));
+  }
+}
+
+void Session::send(std::string_view payload) {
+  if (!open_ || close_queued_) return;
+  queue_frame(kOpBinary, payload);
+  queued();
+}
+
+void Session::send(const google::protobuf::MessageLite& message) {
+  if (!open_ || close_queued_) return;
+  const std::size_t size = message.ByteSizeLong();
+  queue_header(kOpBinary, size);
+  const std::size_t at = out_.size();
+  out_.resize(at + size);
+  message.SerializeWithCachedSizesToArray(reinterpret_cast<std::uint8_t*>(out_.data() + at));
+  queued();
+}
+
+void Session::queued() {
+  if (out_.size() - out_pos_ > kMaxQueuedBytes) {
     spdlog::warn("{}: send queue over {} bytes, closing", id_text_, kMaxQueuedBytes);
     close(static_cast<std::uint16_t>(websocket::close_code::try_again_later), "send queue overflow");
     return;
   }
-  start_writing();
+  schedule_flush();
 }
 
-void Session::close(std::uint16_t code, std::string reason) {
-  if (!open_ || close_code_ != 0) return;
-  close_code_ = code;
-  close_reason_ = std::move(reason);
-  start_writing();
+void Session::queue_close(std::uint16_t code, std::string_view reason) {
+  std::string payload;
+  payload.push_back(static_cast<char>(code >> 8));
+  payload.push_back(static_cast<char>(code & 0xff));
+  payload.append(reason.substr(0, 123));
+  queue_frame(kOpClose, payload);
+  close_queued_ = true;
+  close_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), kCloseTimeout);
+  close_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec) self->socket_.close(ec);  // the peer never finished the close handshake
+  });
 }
 
-void Session::start_writing() {
-  if (writing_) return;
+void Session::close(std::uint16_t code, std::string_view reason) {
+  if (!open_ || close_queued_) return;
+  queue_close(code, reason);
+  schedule_flush();
+}
+
+void Session::protocol_error(std::uint16_t code, std::string_view reason) {
+  stop_parsing_ = true;
+  if (close_queued_) return;
+  teardown_after_close_ = true;  // no close handshake after a protocol error
+  queue_close(code, reason);
+}
+
+void Session::schedule_flush() {
+  if (flush_posted_ || writing_) return;
+  flush_posted_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->flush();
+  });
+}
+
+void Session::flush() {
+  if (writing_ || out_pos_ == out_.size() || !socket_.is_open()) return;
+  beast::error_code ec;
+  const std::size_t n = socket_.write_some(asio::buffer(out_.data() + out_pos_, out_.size() - out_pos_), ec);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    socket_.close(ec);  // the read side sees it and ends the session
+    return;
+  }
+  out_pos_ += ec ? 0 : n;
+  if (out_pos_ == out_.size()) {
+    written();
+    return;
+  }
   writing_ = true;
-  asio::co_spawn(ws_.get_executor(), write_loop(), asio::detached);
+  asio::co_spawn(socket_.get_executor(), write_loop(), asio::detached);
 }
 
 asio::awaitable<void> Session::write_loop() {
   auto self = shared_from_this();
   beast::error_code ec;
-  while (!queue_.empty() && open_) {
-    co_await ws_.async_write(asio::buffer(queue_.front()), asio::redirect_error(asio::use_awaitable, ec));
+  while (out_pos_ < out_.size() && socket_.is_open()) {
+    co_await socket_.async_wait(tcp::socket::wait_write, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
-    queued_bytes_ -= queue_.front().size();
-    queue_.pop_front();
-  }
-  if (!ec && open_ && close_code_ != 0) {
-    websocket::close_reason reason(static_cast<websocket::close_code>(close_code_), close_reason_);
-    co_await ws_.async_close(reason, asio::redirect_error(asio::use_awaitable, ec));
-  }
-  if (ec) {
-    queue_.clear();
-    queued_bytes_ = 0;
-    beast::get_lowest_layer(ws_).socket().close(ec);
+    const std::size_t n =
+        socket_.write_some(asio::buffer(out_.data() + out_pos_, out_.size() - out_pos_), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      continue;
+    }
+    if (ec) break;
+    out_pos_ += n;
   }
   writing_ = false;
+  if (ec || !socket_.is_open()) {
+    socket_.close(ec);
+  } else {
+    written();
+  }
+}
+
+void Session::written() {
+  std::string().swap(out_);  // idle connections hold no buffer
+  out_pos_ = 0;
+  if (close_queued_ && !close_sent_) {
+    close_sent_ = true;
+    if (peer_closed_ || teardown_after_close_) teardown();
+  }
+}
+
+void Session::teardown() {
+  if (torn_down_) return;
+  torn_down_ = true;
+  beast::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);  // then read until the peer closes too
 }
 
 template <class Fill>
@@ -160,7 +421,7 @@ void Session::reply(const std::string& reply_for, Fill&& fill) {
   auto* out = env.mutable_server_to_actr();
   *out->mutable_target() = id_;
   fill(*out);
-  send(env.SerializeAsString());
+  send(env);
 }
 
 void Session::reply_error(const std::string& reply_for, const Error& error) {
@@ -201,7 +462,7 @@ void Session::on_frame(std::string_view data, bool binary) {
     error_to_proto(Error{ErrorCode::DecodeFailure, binary ? "frame is not a valid SignalingEnvelope"
                                                           : "text frames are not accepted; send binary"},
                    *out.mutable_envelope_error());
-    send(out.SerializeAsString());
+    send(out);
     return;
   }
   if (!bucket_.take(mono_ms())) {
@@ -257,6 +518,7 @@ void Session::handle_actr(const SignalingEnvelope& env) {
       self->power_reserve = ping.power_reserve();
       self->mailbox_backlog = ping.mailbox_backlog();
       self->sticky_client_ids.assign(ping.sticky_client_ids().begin(), ping.sticky_client_ids().end());
+      registry.refresh(*self);
       bool tolerated =
           server_.keys().state(credential_.key_id(), unix_now()) == KeyStore::KeyState::Tolerated;
       reply(rid, [&](signaling::SignalingToActr& out) {
@@ -353,7 +615,7 @@ void Session::handle_actr(const SignalingEnvelope& env) {
       break;
     default: reply_error(rid, Error{ErrorCode::InvalidArgument, "ActrToSignaling without a payload"});
   }
-  server_.metrics().latency[kind].observe(static_cast<double>(mono_ms() - start) / 1000.0);
+  server_.metrics().latency_for(kind).observe(static_cast<double>(mono_ms() - start) / 1000.0);
 }
 
 void Session::handle_relay(const SignalingEnvelope& env, std::string_view raw) {
@@ -389,7 +651,7 @@ void Session::handle_relay(const SignalingEnvelope& env, std::string_view raw) {
     return;
   }
   ++server_.metrics().relays;
-  target->session->send(std::string(raw));  // forwarded as sent: the target can check the credential too
+  target->session->send(raw);  // forwarded as sent: the target can check the credential too
 }
 
 void Session::handle_role(const SignalingEnvelope& env, Actor& target) {

@@ -15,6 +15,7 @@
 
 namespace actr::detail {
 
+struct PeerLink;
 using Clock = std::chrono::steady_clock;
 
 /// Moved along the whole path of a call as one heap object (EnvelopePtr): it is large, and a call
@@ -32,6 +33,7 @@ struct Envelope {
   Metadata metadata;
   TraceContext trace;
   std::string tracestate;
+  std::shared_ptr<PeerLink> reply_via;  // set for requests that came over a peer link
 
   bool expired(Clock::time_point now) const { return direction == DIRECTION_REQUEST && deadline <= now; }
 };

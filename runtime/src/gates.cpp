@@ -19,17 +19,23 @@ asio::awaitable<Result<void>> InProcessGate::send_chunk(DataChunk chunk, Payload
 }
 
 Error PeerGate::unreachable() const {
-  return Error{
-      ErrorCode::Unavailable,
-      fmt::format("remote actor {} is unreachable: this node has no peer wires (WebSocket/WebRTC) yet",
-                  to_string(target))};
+  return Error{ErrorCode::Unavailable, fmt::format("remote actor {} is unreachable: this node has no "
+                                                   "signaling connection (NodeConfig::remote is not set)",
+                                                   to_string(target))};
 }
 
-asio::awaitable<Result<Payload>> PeerGate::request(EnvelopePtr) const {
+asio::awaitable<Result<Payload>> PeerGate::request(EnvelopePtr envelope) const {
+  if (auto* peers = core->peers()) co_return co_await peers->request(target, std::move(envelope));
   co_return std::unexpected(unreachable());
 }
-asio::awaitable<Result<void>> PeerGate::tell(EnvelopePtr) const { co_return std::unexpected(unreachable()); }
-asio::awaitable<Result<void>> PeerGate::send_chunk(DataChunk, PayloadType, Clock::time_point) const {
+asio::awaitable<Result<void>> PeerGate::tell(EnvelopePtr envelope) const {
+  if (auto* peers = core->peers()) co_return co_await peers->tell(target, std::move(envelope));
+  co_return std::unexpected(unreachable());
+}
+asio::awaitable<Result<void>> PeerGate::send_chunk(DataChunk chunk, PayloadType lane,
+                                                   Clock::time_point deadline) const {
+  if (auto* peers = core->peers())
+    co_return co_await peers->send_chunk(target, std::move(chunk), lane, deadline);
   co_return std::unexpected(unreachable());
 }
 
@@ -39,7 +45,7 @@ Gate pick_gate(NodeCore& core, const Dest& dest) {
     case Dest::Kind::Local: return InProcessGate{&core, Target::Workload};
     case Dest::Kind::Actor:
       if (dest.actor_id() == core.self_id()) return InProcessGate{&core, Target::Workload};
-      return PeerGate{dest.actor_id()};
+      return PeerGate{&core, dest.actor_id()};
   }
   return InProcessGate{&core, Target::Workload};
 }

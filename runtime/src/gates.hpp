@@ -23,6 +23,7 @@ struct InProcessGate {
 };
 
 struct PeerGate {
+  NodeCore* core;
   ActrId target;
 
   asio::awaitable<Result<Payload>> request(EnvelopePtr envelope) const;

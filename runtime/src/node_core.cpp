@@ -9,6 +9,11 @@
 #include <charconv>
 #include <random>
 
+#include <actr/config/lock_file.hpp>
+#include <actr/config/node_file.hpp>
+#include <filesystem>
+
+#include "actr/protocol/credential.hpp"
 #include "runtime_context.hpp"
 
 namespace actr::detail {
@@ -36,7 +41,9 @@ NodeCore::NodeCore(asio::io_context& io, NodeConfig config)
       mailbox_(strand_, config_.mailbox_capacity,
                [this](Envelope& held) {
                  // A held TELL's sender is waiting for admission; a held REQUEST's for the reply.
-                 if (held.direction == DIRECTION_TELL) return pending_.complete(held.sequence, Payload{});
+                 if (held.direction == DIRECTION_TELL && !held.reply_via) {
+                   return pending_.complete(held.sequence, Payload{});
+                 }
                  return !held.expired(Clock::now());
                }),
       streams_(strand_, config_.stream_queue_capacity) {}
@@ -205,6 +212,10 @@ asio::awaitable<void> NodeCore::handle(EnvelopePtr envelope) {
 }
 
 void NodeCore::reply(const Envelope& request, Result<Payload> result) {
+  if (request.reply_via) {  // it came over a peer link: the answer goes back the same way
+    if (peers_) peers_->reply(request, std::move(result));
+    return;
+  }
   // In process the caller waits in our own table; a caller that gave up is simply gone.
   pending_.complete(request.sequence, std::move(result));
 }
@@ -234,11 +245,14 @@ asio::awaitable<void> NodeCore::run_start(std::shared_ptr<Workload> workload,
       std::make_unique<Scheduler>(strand_, mailbox_, workload_->scheduling(),
                                   [this](EnvelopePtr envelope) { return handle(std::move(envelope)); });
   Result<void> started = fail(ErrorCode::Internal, "on_start did not run");
-  try {
-    RuntimeContext ctx(*this, nullptr);
-    started = co_await workload_->on_start(ctx);
-  } catch (const std::exception& e) {
-    started = fail(ErrorCode::Internal, fmt::format("on_start threw: {}", e.what()));
+  if (config_.remote) started = co_await start_remote();  // registration gives us our ActrId
+  if (!config_.remote || started) {
+    try {
+      RuntimeContext ctx(*this, nullptr);
+      started = co_await workload_->on_start(ctx);
+    } catch (const std::exception& e) {
+      started = fail(ErrorCode::Internal, fmt::format("on_start threw: {}", e.what()));
+    }
   }
   if (state() != State::Starting) {  // shut down (e.g. start timed out) while on_start ran
     done->set_value(fail(ErrorCode::Unavailable, "the node was shut down during on_start"));
@@ -286,6 +300,9 @@ asio::awaitable<void> NodeCore::run_stop(bool run_on_stop) {
       spdlog::error("{}: on_stop threw: {}", to_string(self_id_), e.what());
     }
   }
+  if (peers_) peers_->close_all("node shutting down");
+  if (listener_) listener_->stop();
+  if (signaling_) co_await signaling_->stop();
   pending_.fail_all(shutting_down);
   set_state(State::Stopped);
 }
@@ -309,6 +326,144 @@ bool NodeCore::wait_stopped(std::chrono::milliseconds timeout) {
 NodeStats NodeCore::stats() const {
   return NodeStats{requests_handled_.load(std::memory_order_relaxed), queued_.load(std::memory_order_relaxed),
                    pending_.size()};
+}
+
+asio::awaitable<Result<Payload>> NodeCore::wait_reply(std::uint64_t sequence, Clock::time_point deadline) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Payload>)>(
+      [this, sequence, deadline](auto handler) {
+        pending_.add(sequence, deadline, deferred_completion<Result<Payload>>(std::move(handler)));
+      },
+      asio::use_awaitable);
+}
+
+std::optional<Error> NodeCore::admit_inbound(EnvelopePtr envelope) {
+  switch (mailbox_.push(std::move(envelope))) {
+    case Mailbox::Admission::Queued:
+    case Mailbox::Admission::Held: return std::nullopt;
+    case Mailbox::Admission::Full:
+      return Error{ErrorCode::Unavailable, fmt::format("mailbox of {} is full", to_string(self_id_))};
+    case Mailbox::Admission::Closed: break;
+  }
+  return Error{ErrorCode::Unavailable, fmt::format("actor {} is shutting down", to_string(self_id_))};
+}
+
+asio::awaitable<Result<ActrId>> NodeCore::verify_peer(ActrId claimed, AIdCredential credential) {
+  // Runs on the node's strand (the listener was started on it): signaling state is ours to touch.
+  auto key = co_await signaling_->signing_key(credential.key_id());
+  if (!key) {
+    co_return fail(
+        key.error().code == ErrorCode::NotFound ? ErrorCode::PermissionDenied : ErrorCode::Unavailable,
+        fmt::format("signing key {}: {}", credential.key_id(), key.error().message));
+  }
+  auto claims = verify_credential(credential, *key, claimed, unix_now_seconds());
+  if (!claims) co_return std::unexpected(std::move(claims.error()));
+  co_return claimed;
+}
+
+asio::awaitable<Result<void>> NodeCore::start_remote() {
+  auto self = shared_from_this();
+  const RemoteConfig& remote = *config_.remote;
+  peers_ = std::make_shared<Peers>(*this, strand_);
+  RegisterRequest request;
+  *request.mutable_actr_type() = config_.actr_type;
+  request.mutable_realm()->set_realm_id(config_.realm_id);
+  if (remote.acl.rules_size() > 0) *request.mutable_acl() = remote.acl;
+  if (!remote.service.empty()) request.set_service(remote.service);
+  if (remote.service_spec) *request.mutable_service_spec() = *remote.service_spec;
+  if (!remote.ws_listen_host.empty()) {
+    auto started = wire::Listener::start(
+        strand_, remote.ws_listen_host, remote.ws_listen_port,
+        [self](ActrId claimed, AIdCredential credential) {
+          return self->verify_peer(std::move(claimed), std::move(credential));
+        },
+        [peers = peers_](std::shared_ptr<wire::Connection> connection) {
+          peers->adopt(std::move(connection));
+        });
+    if (!started) co_return std::unexpected(std::move(started.error()));
+    listener_ = std::move(*started);
+    const auto& host = remote.ws_advertised_host.empty() ? remote.ws_listen_host : remote.ws_advertised_host;
+    request.set_ws_address(fmt::format("ws://{}:{}", host, listener_->port()));
+  }
+  if (!remote.lock_file.empty() && std::filesystem::exists(remote.lock_file)) {
+    auto lock = config::load_lock_file(remote.lock_file);
+    if (!lock) co_return std::unexpected(std::move(lock.error()));
+    lock_ = std::move(*lock);
+  }
+  SignalingSettings settings;
+  settings.signaling_url = remote.signaling_url;
+  settings.ais_url = remote.ais_url;
+  if (settings.ais_url.empty()) {
+    auto derived = config::ais_url_from_signaling(remote.signaling_url);
+    if (!derived) co_return std::unexpected(std::move(derived.error()));
+    settings.ais_url = std::move(*derived);
+  }
+  settings.realm_id = config_.realm_id;
+  settings.realm_secret = remote.realm_secret;
+  settings.heartbeat_interval_secs = remote.heartbeat_interval_secs;
+  settings.request_timeout = remote.signaling_timeout;
+  signaling_ = std::make_shared<SignalingClient>(strand_, std::move(settings), [this] {
+    return static_cast<float>(mailbox_.queued()) / static_cast<float>(mailbox_.capacity());
+  });
+  signaling_->on_actr_up(
+      [this](const ActrId& actor) { asio::co_spawn(strand_, notify_actr_up(actor), asio::detached); });
+  auto registered = co_await signaling_->start(std::move(request));
+  if (!registered) co_return std::unexpected(std::move(registered.error()));
+  self_id_ = registered->actr_id();
+  spdlog::info("registered as {}{}", to_string(self_id_),
+               listener_ ? fmt::format(", direct connect on port {}", listener_->port()) : std::string());
+  co_return Result<void>{};
+}
+
+asio::awaitable<void> NodeCore::notify_actr_up(ActrId actor) {
+  if (state() != State::Running) co_return;
+  try {
+    RuntimeContext ctx(*this, nullptr);
+    co_await workload_->on_actr_up(actor, ctx);
+  } catch (const std::exception& e) {
+    spdlog::error("on_actr_up threw: {}", e.what());
+  }
+}
+
+Result<std::string> NodeCore::dependency_fingerprint(const ActrType& type) const {
+  if (!lock_) return std::string();  // no lock file: discover without a fingerprint
+  for (const auto& dependency : lock_->dependencies) {
+    if (dependency.actr_type == type) return dependency.fingerprint;
+  }
+  return fail(ErrorCode::DependencyNotFound,
+              fmt::format("{} is not in {}: add it under [dependencies] in manifest.toml and lock it again "
+                          "(or remove the lock file to discover without fingerprints)",
+                          to_string(type), config_.remote->lock_file));
+}
+
+asio::awaitable<Result<std::vector<ActrId>>> NodeCore::discover(const ActrType& type, std::uint32_t count) {
+  if (!signaling_) {
+    co_return fail(ErrorCode::Unavailable,
+                   fmt::format("cannot discover {}: this node has no signaling connection "
+                               "(NodeConfig::remote is not set)",
+                               to_string(type)));
+  }
+  auto fingerprint = dependency_fingerprint(type);
+  if (!fingerprint) co_return std::unexpected(std::move(fingerprint.error()));
+  RouteCandidatesRequest request;
+  *request.mutable_target_type() = type;
+  request.mutable_criteria()->set_candidate_count(std::max<std::uint32_t>(count, 1));
+  request.set_client_fingerprint(*fingerprint);
+  auto found = co_await signaling_->route_candidates(std::move(request));
+  if (!found) co_return std::unexpected(std::move(found.error()));
+  for (const auto& entry : found->ws_address_map()) {
+    if (entry.has_ws_address()) peers_->remember_address(entry.candidate_id(), entry.ws_address());
+  }
+  if (found->candidates_size() == 0) {
+    co_return fail(ErrorCode::NotFound, fmt::format("no actor of type {} is registered that accepts {}",
+                                                    to_string(type), to_string(self_id_)));
+  }
+  co_return std::vector<ActrId>(found->candidates().begin(), found->candidates().end());
+}
+
+asio::awaitable<Result<void>> NodeCore::subscribe_actr_up(const ActrType& type) {
+  if (!signaling_)
+    co_return fail(ErrorCode::Unavailable, "no signaling connection (NodeConfig::remote is not set)");
+  co_return co_await signaling_->subscribe_actr_up(type);
 }
 
 }  // namespace actr::detail

@@ -10,10 +10,14 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <actr/config/lock_file.hpp>
 #include "actr/runtime/node.hpp"
+
 #include "mailbox.hpp"
+#include "peers.hpp"
 #include "pending_calls.hpp"
 #include "scheduler.hpp"
+#include "signaling_client.hpp"
 #include "stream_registry.hpp"
 
 namespace actr::detail {
@@ -53,6 +57,21 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
 
   void add_shell_handler(std::string route_key, ActorRef::ShellHandler handler);
 
+  // --- remote (null/empty without NodeConfig::remote) ---
+  Peers* peers() const { return peers_.get(); }
+  const std::string& request_id_prefix() const { return request_id_prefix_; }
+  AIdCredential credential() const { return signaling_ ? signaling_->credential() : AIdCredential{}; }
+  const Acl* acl() const { return config_.remote ? &config_.remote->acl : nullptr; }
+  /// Waits in the pending table for the answer to `sequence` (added when awaited). Plain function.
+  asio::awaitable<Result<Payload>> wait_reply(std::uint64_t sequence, Clock::time_point deadline);
+  void complete_pending(std::uint64_t sequence, Result<Payload> result) {
+    pending_.complete(sequence, std::move(result));
+  }
+  /// An inbound request or tell from a peer; the error when the mailbox refuses it.
+  std::optional<Error> admit_inbound(EnvelopePtr envelope);
+  asio::awaitable<Result<std::vector<ActrId>>> discover(const ActrType& type, std::uint32_t count);
+  asio::awaitable<Result<void>> subscribe_actr_up(const ActrType& type);
+
   std::future<Result<void>> start(std::shared_ptr<Workload> workload);
   void shutdown();
   bool wait_stopped(std::chrono::milliseconds timeout);
@@ -72,6 +91,10 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   asio::awaitable<void> run_start(std::shared_ptr<Workload> workload,
                                   std::shared_ptr<std::promise<Result<void>>> done);
   asio::awaitable<void> run_stop(bool run_on_stop);
+  asio::awaitable<Result<void>> start_remote();
+  asio::awaitable<Result<ActrId>> verify_peer(ActrId claimed, AIdCredential credential);
+  asio::awaitable<void> notify_actr_up(ActrId actor);
+  Result<std::string> dependency_fingerprint(const ActrType& type) const;
   void set_state(State state);
   /// Gives the envelope its request_id: this node's random prefix and a sequence number, which
   /// also keys the pending table (a reply carries the id back; the sequence is read off it).
@@ -92,6 +115,10 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   Mailbox mailbox_;
   StreamRegistry streams_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::shared_ptr<Peers> peers_;
+  std::shared_ptr<wire::Listener> listener_;
+  std::shared_ptr<SignalingClient> signaling_;
+  std::optional<config::LockFile> lock_;
   bool on_stop_ran_ = false;
 
   std::mutex shell_mutex_;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "gates.hpp"
+#include "node_core.hpp"
 
 namespace actr::detail {
 namespace {
@@ -13,13 +14,6 @@ const Metadata kNoMetadata;
 Error no_media() {
   return Error{ErrorCode::NotImplemented,
                "media tracks travel over WebRTC peer connections, which this build does not have yet"};
-}
-
-Error no_signaling(const ActrType& type) {
-  return Error{ErrorCode::Unavailable,
-               fmt::format("cannot discover {}: this node has no signaling connection (remote actors are not "
-                           "configured)",
-                           to_string(type))};
 }
 
 }  // namespace
@@ -94,12 +88,18 @@ asio::awaitable<Result<void>> RuntimeContext::send_media_sample(const Dest&, Med
 }
 
 asio::awaitable<Result<ActrId>> RuntimeContext::discover_route_candidate(const ActrType& type) {
-  co_return std::unexpected(no_signaling(type));
+  auto found = co_await core_.discover(type, 1);
+  if (!found) co_return std::unexpected(std::move(found.error()));
+  co_return std::move(found->front());
+}
+
+asio::awaitable<Result<void>> RuntimeContext::subscribe_actr_up(const ActrType& type) {
+  co_return co_await core_.subscribe_actr_up(type);
 }
 
 asio::awaitable<Result<std::vector<ActrId>>> RuntimeContext::discover_route_candidates(const ActrType& type,
-                                                                                       std::uint32_t) {
-  co_return std::unexpected(no_signaling(type));
+                                                                                       std::uint32_t count) {
+  co_return co_await core_.discover(type, count);
 }
 
 }  // namespace actr::detail

@@ -34,6 +34,7 @@ class RuntimeContext final : public Context {
   asio::awaitable<Result<void>> send_media_sample(const Dest& dest, MediaSample sample) override;
 
   asio::awaitable<Result<ActrId>> discover_route_candidate(const ActrType& type) override;
+  asio::awaitable<Result<void>> subscribe_actr_up(const ActrType& type) override;
   asio::awaitable<Result<std::vector<ActrId>>> discover_route_candidates(const ActrType& type,
                                                                          std::uint32_t count) override;
 

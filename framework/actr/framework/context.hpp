@@ -115,6 +115,9 @@ class Context {
   // --- discovery ---
   /// One actor of `type` to call, chosen by the signaling server.
   virtual boost::asio::awaitable<Result<ActrId>> discover_route_candidate(const ActrType& type) = 0;
+  /// Asks signaling to announce every actor of `type` that comes up; each one reaches
+  /// Workload::on_actr_up.
+  virtual boost::asio::awaitable<Result<void>> subscribe_actr_up(const ActrType& type) = 0;
   /// Up to `count` candidates, best first, for callers that fail over.
   virtual boost::asio::awaitable<Result<std::vector<ActrId>>> discover_route_candidates(
       const ActrType& type, std::uint32_t count) = 0;

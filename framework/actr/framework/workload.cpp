@@ -26,4 +26,6 @@ boost::asio::awaitable<Result<void>> Workload::on_start(Context&) { co_return Re
 
 boost::asio::awaitable<void> Workload::on_stop(Context&) { co_return; }
 
+boost::asio::awaitable<void> Workload::on_actr_up(const ActrId&, Context&) { co_return; }
+
 }  // namespace actr

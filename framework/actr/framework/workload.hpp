@@ -55,6 +55,9 @@ class Workload {
   /// Runs exactly once when the node stops, after the last request handler returned.
   virtual boost::asio::awaitable<void> on_stop(Context& ctx);
 
+  /// An actor of a type this workload subscribed to (Context::subscribe_actr_up) came up.
+  virtual boost::asio::awaitable<void> on_actr_up(const ActrId& actor, Context& ctx);
+
   /// route key → decode → handler → encode. UnknownRoute for routes this workload does not serve.
   virtual boost::asio::awaitable<Result<Payload>> dispatch(std::string_view route_key, Payload request,
                                                            Context& ctx) = 0;

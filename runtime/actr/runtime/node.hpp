@@ -16,6 +16,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+
+#include <actr/signal.pb.h>
 
 #include "actr/framework.hpp"
 
@@ -25,6 +28,24 @@ namespace detail {
 class NodeCore;
 }
 
+/// How a node reaches other processes. Without it the node is in-process only.
+struct RemoteConfig {
+  std::string signaling_url = "ws://127.0.0.1:8081/signaling/ws";
+  std::string ais_url;  // default: http://<signaling host:port>/ais
+  std::string realm_secret;
+  /// WebSocket direct-connect listener; an empty host means no listener (the node only dials).
+  std::string ws_listen_host = "127.0.0.1";
+  std::uint16_t ws_listen_port = 0;  // 0: ephemeral
+  std::string ws_advertised_host;    // what peers dial; default ws_listen_host
+  std::optional<std::uint32_t> heartbeat_interval_secs;
+  Acl acl;              // who may call this actor (PROTOCOL.md rule); empty: same realm
+  std::string service;  // "package.Service:sha256:..." (RegisterRequest.service)
+  std::optional<ServiceSpec> service_spec;
+  /// manifest.lock.toml: fingerprints of dependencies for discovery (none: empty fingerprint).
+  std::string lock_file;
+  std::chrono::milliseconds signaling_timeout{5'000};
+};
+
 struct NodeConfig {
   ActrType actr_type;  // required: what this actor is
   std::uint32_t realm_id = 0;
@@ -33,7 +54,8 @@ struct NodeConfig {
   std::size_t stream_queue_capacity = 256;          // chunks buffered per stream
   std::chrono::milliseconds start_timeout{30'000};  // on_start must finish within it
   std::chrono::milliseconds shutdown_grace{
-      5'000};  // running handlers get this long, then on_stop runs anyway
+      5'000};                          // running handlers get this long, then on_stop runs anyway
+  std::optional<RemoteConfig> remote;  // signaling, discovery and peer wires; none: in-process only
 };
 
 /// Figures a host or benchmark can read without touching the node's strand.

@@ -1,0 +1,356 @@
+#include "peers.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <charconv>
+
+#include "node_core.hpp"
+
+namespace actr::detail {
+namespace {
+
+constexpr int kDialAttempts = 3;
+
+bool is_rpc_lane(PayloadType lane) { return lane == RPC_RELIABLE || lane == RPC_SIGNAL; }
+
+RpcEnvelope error_response(const RpcEnvelope& request, const Error& error) {
+  RpcEnvelope response;
+  response.set_route_key(request.route_key());
+  response.set_request_id(request.request_id());
+  response.set_direction(DIRECTION_RESPONSE);
+  response.set_timeout_ms(0);
+  error_to_proto(error, *response.mutable_error());
+  return response;
+}
+
+}  // namespace
+
+RpcEnvelope to_wire(Envelope& envelope) {
+  RpcEnvelope out;
+  out.set_route_key(envelope.route_key);
+  out.set_request_id(envelope.request_id);
+  out.set_direction(envelope.direction);
+  out.set_timeout_ms(envelope.timeout_ms);
+  out.set_traceparent(envelope.trace.to_traceparent());
+  if (!envelope.tracestate.empty()) out.set_tracestate(envelope.tracestate);
+  for (auto& [key, value] : envelope.metadata) {
+    auto* entry = out.add_metadata();
+    entry->set_key(key);
+    entry->set_value(value);
+  }
+  return out;
+}
+
+bool acl_allows(const Acl* acl, const ActrId& caller, std::uint32_t own_realm) {
+  if (!acl || acl->rules_size() == 0) return caller.realm().realm_id() == own_realm;
+  bool allowed = false;
+  for (const auto& rule : acl->rules()) {
+    if (!(rule.from_type() == caller.type())) continue;
+    bool realm_matches = rule.has_any_realm()  ? rule.any_realm()
+                         : rule.has_realm_id() ? rule.realm_id() == caller.realm().realm_id()
+                                               : caller.realm().realm_id() == own_realm;
+    if (!realm_matches) continue;
+    if (rule.permission() == AclRule::DENY) return false;
+    allowed = true;
+  }
+  return allowed;
+}
+
+Peers::Peers(NodeCore& core, Strand strand) : core_(core), strand_(std::move(strand)) {}
+
+void Peers::remember_address(const ActrId& id, std::string ws_address) {
+  if (!ws_address.empty()) addresses_[id] = std::move(ws_address);
+}
+
+std::optional<std::uint64_t> Peers::our_sequence(std::string_view request_id) const {
+  const std::string& prefix = core_.request_id_prefix();
+  if (request_id.size() <= prefix.size() + 1 || !request_id.starts_with(prefix) ||
+      request_id[prefix.size()] != '-') {
+    return std::nullopt;
+  }
+  std::uint64_t sequence = 0;
+  auto digits = request_id.substr(prefix.size() + 1);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), sequence, 16);
+  if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+  return sequence;
+}
+
+std::shared_ptr<PeerLink> Peers::add_link(std::shared_ptr<wire::Connection> connection) {
+  auto link = std::make_shared<PeerLink>();
+  link->peer = connection->peer();
+  link->peer_text = to_string(link->peer);
+  link->connection = std::move(connection);
+  // A newer connection to the same peer replaces the older one for our calls; the old one keeps
+  // serving what is in flight on it until it closes.
+  links_[link->peer] = link;
+  asio::co_spawn(strand_, read_loop(link), asio::detached);
+  return link;
+}
+
+void Peers::adopt(std::shared_ptr<wire::Connection> connection) {
+  asio::dispatch(strand_, [self = shared_from_this(), connection = std::move(connection)]() mutable {
+    self->add_link(std::move(connection));
+  });
+}
+
+asio::awaitable<Result<std::shared_ptr<PeerLink>>> Peers::link_to(const ActrId& target,
+                                                                  Clock::time_point deadline) {
+  auto self = shared_from_this();
+  Result<std::shared_ptr<PeerLink>> result = fail(ErrorCode::Unavailable, "not connected");
+  for (int attempt = 0; attempt < kDialAttempts; ++attempt) {
+    if (auto it = links_.find(target); it != links_.end() && it->second->connection->is_open()) {
+      result = it->second;
+      break;
+    }
+    if (auto it = dialing_.find(target); it != dialing_.end()) {  // someone is dialing: share it
+      auto waiters = it->second;
+      co_await waiters->wait(deadline);
+      --attempt;
+      if (Clock::now() >= deadline) {
+        result = fail(ErrorCode::TimedOut,
+                      fmt::format("connecting to {} took past the deadline", to_string(target)));
+        break;
+      }
+      continue;
+    }
+    auto address = addresses_.find(target);
+    if (address == addresses_.end()) {
+      result =
+          fail(ErrorCode::Unavailable,
+               fmt::format("no ws_address known for {}: find it with discover_route_candidate first (WebRTC "
+                           "peers are not supported by this build yet)",
+                           to_string(target)));
+      break;
+    }
+    auto waiters = std::make_shared<WaitList>(strand_);
+    dialing_[target] = waiters;
+    std::string ws_address = address->second;
+    auto credential = core_.credential();
+    auto dialed = co_await wire::connect(strand_, ws_address, target, core_.self_id(), credential, deadline);
+    dialing_.erase(target);
+    waiters->notify_all();
+    if (dialed) {
+      result = add_link(std::move(*dialed));
+      break;
+    }
+    result = std::unexpected(std::move(dialed.error()));
+    auto code = result.error().code;
+    if (code != ErrorCode::Unavailable || Clock::now() >= deadline) break;  // only refusals are worth a retry
+    asio::steady_timer pause(strand_, std::chrono::milliseconds(50 << attempt));
+    boost::system::error_code ec;
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return result;
+}
+
+asio::awaitable<Result<void>> Peers::send_frame(PeerLink& link, PayloadType lane, std::string bytes,
+                                                Clock::time_point deadline) {
+  Result<void> sent = fail(ErrorCode::Unavailable, "not sent");
+  for (;;) {
+    sent = link.connection->send(lane, std::move(bytes));
+    if (sent || sent.error().code != ErrorCode::ConnectionNotReady || Clock::now() >= deadline) break;
+    co_await link.connection->wait_writable(bytes.size());  // the wire pushes back: wait for room
+  }
+  co_return sent;
+}
+
+asio::awaitable<Result<Payload>> Peers::request(ActrId target, EnvelopePtr envelope) {
+  auto self = shared_from_this();
+  auto link = co_await link_to(target, envelope->deadline);
+  if (!link) co_return std::unexpected(std::move(link.error()));
+  RpcEnvelope message = to_wire(*envelope);
+  auto bytes = std::move(envelope->payload).take_bytes();
+  if (!bytes) co_return std::unexpected(std::move(bytes.error()));
+  message.set_payload(std::move(*bytes));
+  auto sequence = envelope->sequence;
+  auto reply = core_.wait_reply(sequence, envelope->deadline);
+  auto sent = co_await send_frame(**link, envelope->lane, message.SerializeAsString(), envelope->deadline);
+  if (!sent) co_return std::unexpected(std::move(sent.error()));
+  if (!(*link)->connection->is_open()) {
+    co_return fail(ErrorCode::Unavailable,
+                   fmt::format("connection to {} closed while sending", (*link)->peer_text));
+  }
+  (*link)->in_flight.insert(sequence);
+  auto result = co_await std::move(reply);
+  (*link)->in_flight.erase(sequence);
+  co_return result;
+}
+
+asio::awaitable<Result<void>> Peers::tell(ActrId target, EnvelopePtr envelope) {
+  auto self = shared_from_this();
+  auto link = co_await link_to(target, envelope->deadline);
+  if (!link) co_return std::unexpected(std::move(link.error()));
+  RpcEnvelope message = to_wire(*envelope);
+  auto bytes = std::move(envelope->payload).take_bytes();
+  if (!bytes) co_return std::unexpected(std::move(bytes.error()));
+  message.set_payload(std::move(*bytes));
+  co_return co_await send_frame(**link, envelope->lane, message.SerializeAsString(), envelope->deadline);
+}
+
+asio::awaitable<Result<void>> Peers::send_chunk(ActrId target, DataChunk chunk, PayloadType lane,
+                                                Clock::time_point deadline) {
+  auto self = shared_from_this();
+  auto link = co_await link_to(target, deadline);
+  if (!link) co_return std::unexpected(std::move(link.error()));
+  if (!chunk.IsInitialized())
+    co_return fail(ErrorCode::InvalidArgument, "DataChunk: " + chunk.InitializationErrorString());
+  co_return co_await send_frame(**link, lane, chunk.SerializeAsString(), deadline);
+}
+
+asio::awaitable<void> Peers::read_loop(std::shared_ptr<PeerLink> link) {
+  auto self = shared_from_this();
+  std::string why = "closed";
+  for (;;) {
+    auto frame = co_await link->connection->receive();
+    if (!frame) {
+      why = frame.error().message;
+      break;
+    }
+    co_await on_frame(link, std::move(*frame));
+  }
+  drop(link, why);
+}
+
+void Peers::drop(const std::shared_ptr<PeerLink>& link, const std::string& why) {
+  if (auto it = links_.find(link->peer); it != links_.end() && it->second == link) links_.erase(it);
+  link->connection->close(why);
+  // Calls riding this link fail now, not at their deadline; the next call dials again.
+  auto in_flight = std::move(link->in_flight);
+  for (auto sequence : in_flight) {
+    core_.complete_pending(sequence, fail(ErrorCode::Unavailable,
+                                          fmt::format("connection to {} lost: {}", link->peer_text, why)));
+  }
+}
+
+asio::awaitable<void> Peers::on_frame(std::shared_ptr<PeerLink> link, wire::Frame frame) {
+  if (!is_rpc_lane(frame.lane)) {
+    DataChunk chunk;
+    if (!chunk.ParseFromString(frame.data)) {
+      spdlog::warn("dropped an undecodable DataChunk from {}", link->peer_text);
+      co_return;
+    }
+    auto delivered = co_await core_.deliver_chunk(std::move(chunk), link->peer, frame.lane,
+                                                  Clock::now() + kDefaultCallTimeout);
+    if (!delivered) spdlog::warn("chunk from {}: {}", link->peer_text, delivered.error().to_string());
+    co_return;
+  }
+  RpcEnvelope message;
+  if (!message.ParseFromString(frame.data)) {
+    spdlog::warn("dropped an undecodable RpcEnvelope ({} bytes) from {}", frame.data.size(), link->peer_text);
+    co_return;
+  }
+  switch (message.direction()) {
+    case DIRECTION_REQUEST:
+    case DIRECTION_TELL: on_request(link, std::move(message), frame.lane); break;
+    case DIRECTION_RESPONSE: {
+      auto sequence = our_sequence(message.request_id());
+      if (!sequence) break;  // not ours, or long gone
+      if (message.has_error()) {
+        core_.complete_pending(*sequence, std::unexpected(error_from_proto(message.error())));
+      } else {
+        core_.complete_pending(*sequence, Payload(std::move(*message.mutable_payload())));
+      }
+      break;
+    }
+    default:
+      spdlog::warn("dropped a message without direction from {} (route '{}')", link->peer_text,
+                   message.route_key());
+      break;
+  }
+}
+
+void Peers::on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope message, PayloadType lane) {
+  bool is_request = message.direction() == DIRECTION_REQUEST;
+  if (!acl_allows(core_.acl(), link->peer, core_.self_id().realm().realm_id())) {
+    if (is_request) {
+      send_response(*link,
+                    error_response(message, Error{ErrorCode::PermissionDenied,
+                                                  fmt::format("{} may not call {} (ACL)", link->peer_text,
+                                                              to_string(core_.self_id()))}));
+    }
+    return;
+  }
+  if (is_request && message.timeout_ms() <= 0) {
+    send_response(
+        *link, error_response(message, Error{ErrorCode::InvalidArgument, "a REQUEST needs timeout_ms > 0"}));
+    return;
+  }
+  std::string key = link->peer_text + '|' + message.request_id();
+  if (auto it = seen_.find(key); it != seen_.end()) {
+    // A retry of something we already have: answer from the cache, never run it twice.
+    if (is_request && it->second.response)
+      link->connection->send(RPC_RELIABLE, std::string(*it->second.response));
+    return;
+  }
+  seen_.emplace(key, Seen{});
+  seen_order_.push_back(key);
+  while (seen_order_.size() > kSeenLimit) {
+    seen_.erase(seen_order_.front());
+    seen_order_.pop_front();
+  }
+
+  auto envelope = std::make_unique<Envelope>();
+  envelope->direction = message.direction();
+  envelope->lane = lane;
+  envelope->route_key = std::move(*message.mutable_route_key());
+  envelope->request_id = std::move(*message.mutable_request_id());
+  envelope->payload = Payload(std::move(*message.mutable_payload()));
+  envelope->timeout_ms = message.timeout_ms();
+  if (is_request) envelope->deadline = Clock::now() + std::chrono::milliseconds(message.timeout_ms());
+  envelope->caller = link->peer;
+  for (auto& entry : *message.mutable_metadata()) {
+    envelope->metadata.emplace_back(std::move(*entry.mutable_key()), std::move(*entry.mutable_value()));
+  }
+  auto trace = parse_traceparent(message.traceparent());
+  envelope->trace = trace ? *trace : TraceContext::new_trace();
+  envelope->tracestate = std::move(*message.mutable_tracestate());
+  envelope->reply_via = link;
+  auto refused = core_.admit_inbound(std::move(envelope));
+  if (refused && is_request) send_response(*link, error_response(message, *refused));
+}
+
+void Peers::reply(const Envelope& request, Result<Payload> result) {
+  RpcEnvelope response;
+  response.set_route_key(request.route_key);
+  response.set_request_id(request.request_id);
+  response.set_direction(DIRECTION_RESPONSE);
+  response.set_timeout_ms(0);
+  if (result) {
+    auto bytes = std::move(*result).take_bytes();
+    if (bytes) {
+      response.set_payload(std::move(*bytes));
+    } else {
+      error_to_proto(bytes.error(), *response.mutable_error());
+    }
+  } else {
+    error_to_proto(result.error(), *response.mutable_error());
+  }
+  auto& link = *request.reply_via;
+  std::string encoded = response.SerializeAsString();
+  if (auto it = seen_.find(link.peer_text + '|' + request.request_id); it != seen_.end())
+    it->second.response = encoded;
+  if (link.connection->is_open()) {
+    if (auto sent = link.connection->send(RPC_RELIABLE, std::move(encoded)); !sent) {
+      spdlog::warn("reply to {} not sent: {}", link.peer_text, sent.error().to_string());
+    }
+  }
+}
+
+void Peers::send_response(PeerLink& link, RpcEnvelope response) {
+  if (auto sent = link.connection->send(RPC_RELIABLE, response.SerializeAsString()); !sent) {
+    spdlog::warn("answer to {} not sent: {}", link.peer_text, sent.error().to_string());
+  }
+}
+
+void Peers::close_all(std::string_view reason) {
+  auto links = std::move(links_);
+  links_.clear();
+  for (auto& [id, link] : links) link->connection->close(reason);
+}
+
+}  // namespace actr::detail

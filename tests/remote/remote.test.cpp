@@ -1,0 +1,458 @@
+// Across processes: the real actr-signal, a real node process (actr_remote_test_server) and a
+// node inside this test process whose workload runs each test's steps through its Context.
+
+#include <gtest/gtest.h>
+#include <actr/config/lock_file.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_future.hpp>
+#include <filesystem>
+#include <future>
+
+#include "actr/protocol/credential.hpp"
+#include "actr/runtime/node.hpp"
+#include "actr/wire/websocket.hpp"
+#include "harness.hpp"
+#include "process.hpp"
+#include "remote_test.actr.hpp"
+
+namespace actr::test {
+namespace {
+
+namespace asio = boost::asio;
+using namespace remote::v1;
+using Step = std::function<asio::awaitable<void>(Context&)>;
+
+const ActrType kServerType = make_actr_type("acme", "remote-test", "1.0.0");
+
+/// Runs the test's steps inside the client actor, where Context can reach remote actors.
+class Driver : public Workload {
+ public:
+  Step step;
+  asio::awaitable<Result<Payload>> dispatch(std::string_view, Payload, Context& ctx) override {
+    co_await step(ctx);
+    co_return Payload{};
+  }
+};
+
+struct Signal {
+  unsigned short port = free_port();
+  std::string data_dir = std::filesystem::temp_directory_path() / ("actr-remote-" + std::to_string(port));
+  std::unique_ptr<Process> process;
+  std::string secret;
+
+  Signal() { start(); }
+  ~Signal() { std::filesystem::remove_all(data_dir); }
+  void start() {
+    process = std::make_unique<Process>(std::vector<std::string>{
+        ACTR_SIGNAL_BIN, "--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", data_dir});
+    auto line = process->wait_for_line("secret: ");
+    if (!line.empty()) secret = line.substr(line.find("secret: ") + 8);
+    process->wait_for_line("listening on");
+  }
+  std::string url() const { return "ws://127.0.0.1:" + std::to_string(port) + "/signaling/ws"; }
+};
+
+/// The test server's direct-connect address, as route candidates tell an allowed caller.
+std::string server_ws_address(const Signal& signal) {
+  auto ok = signal::test::register_ok(signal.port, signal.secret,
+                                      signal::test::make_register(1, "acme", "remote-client"));
+  auto finder = signal::test::WsClient::connect(signal.port, ok);
+  if (!finder) return {};
+  auto answer = finder->request(finder->actr([&](signaling::ActrToSignaling& a) {
+    *a.mutable_route_candidates_request()->mutable_target_type() = kServerType;
+    a.mutable_route_candidates_request()->set_client_fingerprint("");
+  }));
+  if (!answer || answer->server_to_actr().route_candidates_response().success().ws_address_map_size() == 0)
+    return {};
+  return answer->server_to_actr().route_candidates_response().success().ws_address_map(0).ws_address();
+}
+
+/// Sends `requests` over a direct connection opened as a freshly registered `name` actor (no
+/// runtime on our side: raw frames, as a buggy or retrying peer would send them).
+std::vector<RpcEnvelope> raw_exchange(const Signal& signal, const ActrId& server, const std::string& name,
+                                      const std::vector<RpcEnvelope>& requests) {
+  std::vector<RpcEnvelope> responses;
+  auto ok =
+      signal::test::register_ok(signal.port, signal.secret, signal::test::make_register(1, "acme", name));
+  auto ws = signal::test::WsClient::connect(signal.port, ok);
+  if (!ws) return responses;
+  auto ws_address = server_ws_address(signal);
+  if (ws_address.empty()) return responses;
+  asio::io_context io;
+  auto done = asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto connection =
+            co_await wire::connect(io.get_executor(), ws_address, server, ok.actr_id(), ok.credential(),
+                                   std::chrono::steady_clock::now() + std::chrono::seconds(5));
+        if (!connection) co_return;
+        for (const auto& request : requests) {
+          std::string bytes = request.SerializeAsString();
+          (void)(*connection)->send(RPC_RELIABLE, std::move(bytes));
+          auto frame = co_await (*connection)->receive();
+          if (!frame) break;
+          responses.emplace_back().ParseFromString(frame->data);
+        }
+        (*connection)->close("done");
+      },
+      asio::use_future);
+  io.run();
+  done.get();
+  return responses;
+}
+
+RpcEnvelope raw_request(std::string route_key, std::string request_id,
+                        const google::protobuf::Message& payload) {
+  RpcEnvelope request;
+  request.set_route_key(std::move(route_key));
+  request.set_request_id(std::move(request_id));
+  request.set_direction(DIRECTION_REQUEST);
+  request.set_timeout_ms(5'000);
+  request.set_payload(payload.SerializeAsString());
+  return request;
+}
+
+struct Remote : ::testing::Test {
+  Signal signal;
+  std::unique_ptr<Process> server;
+  std::shared_ptr<Driver> driver = std::make_shared<Driver>();
+  std::unique_ptr<Node> node;
+  std::optional<ActorRef> client;
+
+  void start_server(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{ACTR_REMOTE_TEST_SERVER_BIN, "--signaling", signal.url(), "--secret",
+                                  signal.secret};
+    args.insert(args.end(), extra.begin(), extra.end());
+    server = std::make_unique<Process>(args);
+    ASSERT_FALSE(server->wait_for_line("ready").empty()) << "test server did not start";
+  }
+  NodeConfig client_config(std::string name = "remote-client", std::string lock_file = {}) {
+    NodeConfig config;
+    config.actr_type = make_actr_type("acme", name, "1.0.0");
+    config.realm_id = 1;
+    RemoteConfig remote;
+    remote.signaling_url = signal.url();
+    remote.realm_secret = signal.secret;
+    remote.ws_listen_host.clear();
+    remote.lock_file = std::move(lock_file);
+    config.remote = std::move(remote);
+    return config;
+  }
+  void start_client(NodeConfig config) {
+    node = std::make_unique<Node>(std::move(config));
+    auto started = node->start(driver);
+    ASSERT_TRUE(started) << started.error().to_string();
+    client = *started;
+  }
+  void SetUp() override { ASSERT_FALSE(signal.secret.empty()) << "actr-signal did not start"; }
+  void TearDown() override {
+    client.reset();
+    node.reset();
+  }
+  /// Runs `step` in the client actor and waits (bounded) for it.
+  void run(Step step, std::chrono::milliseconds timeout = std::chrono::milliseconds(60'000)) {
+    driver->step = std::move(step);
+    auto done =
+        asio::co_spawn(client->executor(),
+                       client->send_request(Outbound("test.Driver.Run", RPC_RELIABLE, Payload{}, timeout)),
+                       asio::use_future);
+    auto result = done.get();
+    ASSERT_TRUE(result) << result.error().to_string();
+  }
+  static asio::awaitable<ActrId> find_server(Context& ctx) {
+    auto found = co_await ctx.discover_route_candidate(kServerType);
+    EXPECT_TRUE(found) << (found ? "" : found.error().to_string());
+    co_return found ? *found : ActrId{};
+  }
+};
+
+TEST_F(Remote, TypedCallTellAndRawCallAcrossProcesses) {
+  start_server();
+  start_client(client_config());
+  run([](Context& ctx) -> asio::awaitable<void> {
+    auto server = co_await find_server(ctx);
+    auto dest = Dest::actor(server);
+    Text text;
+    text.set_text("hello");
+    CallOptions options(std::chrono::milliseconds(5'000));
+    options.metadata = {{"tenant", "blue"}, {"k", "v with spaces"}};
+    auto reply = co_await ctx.call(dest, text, options);
+    EXPECT_TRUE(reply);
+    if (!reply) co_return;
+    EXPECT_EQ(reply->text(), "hello");
+    EXPECT_EQ(reply->caller(), to_string(ctx.self_id()));
+    EXPECT_EQ(std::vector<std::string>(reply->metadata().begin(), reply->metadata().end()),
+              (std::vector<std::string>{"tenant=blue", "k=v with spaces"}));
+    auto trace = parse_traceparent(reply->traceparent());
+    EXPECT_TRUE(trace);
+    if (trace) {
+      EXPECT_EQ(trace->trace_id, ctx.trace().trace_id);  // same trace, carried across
+    }
+
+    NoteRequest note;
+    note.set_text("n1");
+    EXPECT_TRUE(co_await ctx.tell(dest, note));
+    auto notes = co_await ctx.call(dest, NotesRequest{});
+    EXPECT_TRUE(notes);
+    if (notes) {
+      EXPECT_EQ(notes->notes_size(), 1);
+    }
+
+    Text raw_text;
+    raw_text.set_text("raw");
+    auto raw =
+        co_await ctx.call_raw(dest, "remote.v1.RemoteTest.Echo", RPC_RELIABLE, raw_text.SerializeAsString());
+    EXPECT_TRUE(raw);
+    EchoReply decoded;
+    EXPECT_TRUE(raw && decoded.ParseFromString(*raw));
+    EXPECT_EQ(decoded.text(), "raw");
+  });
+}
+
+TEST_F(Remote, UnknownRouteAndRemoteHandlerError) {
+  start_server();
+  start_client(client_config());
+  run([](Context& ctx) -> asio::awaitable<void> {
+    auto dest = Dest::actor(co_await find_server(ctx));
+    auto unknown = co_await ctx.call_raw(dest, "remote.v1.RemoteTest.Nope", RPC_RELIABLE, std::string());
+    EXPECT_FALSE(unknown);
+    if (!unknown) {
+      EXPECT_EQ(unknown.error().code, ErrorCode::UnknownRoute);
+    }
+    FailRequest request;
+    request.set_code(static_cast<std::uint32_t>(ErrorCode::NotFound));
+    request.set_message("no such thing");
+    auto failed = co_await ctx.call(dest, request);
+    EXPECT_FALSE(failed);
+    if (!failed) {
+      EXPECT_EQ(failed.error(), (Error{ErrorCode::NotFound, "no such thing"}));
+    }
+  });
+}
+
+TEST_F(Remote, DiscoveryWithAndWithoutLockFile) {
+  start_server();
+  auto lock_path =
+      std::filesystem::temp_directory_path() / ("actr-lock-" + std::to_string(signal.port) + ".toml");
+  config::LockFile lock;
+  lock.upsert(config::LockedDependency{"other", make_actr_type("acme", "other", "1.0.0"), "other.v1.Other",
+                                       "sha256:" + std::string(64, '0')});
+  ASSERT_TRUE(config::save_lock_file(lock, lock_path));
+  start_client(client_config("remote-client", lock_path.string()));
+  run([](Context& ctx) -> asio::awaitable<void> {
+    auto missing = co_await ctx.discover_route_candidate(kServerType);
+    EXPECT_FALSE(missing);
+    if (!missing) {
+      EXPECT_EQ(missing.error().code, ErrorCode::DependencyNotFound);
+      EXPECT_NE(missing.error().message.find("manifest.toml"), std::string::npos) << missing.error().message;
+    }
+  });
+  client.reset();
+  node.reset();
+  std::filesystem::remove(lock_path);
+  driver = std::make_shared<Driver>();
+  start_client(client_config());  // no lock file: discovery without a fingerprint
+  run([](Context& ctx) -> asio::awaitable<void> {
+    auto found = co_await ctx.discover_route_candidates(kServerType, 3);
+    EXPECT_TRUE(found);
+    if (found) {
+      EXPECT_EQ(found->size(), 1u);
+    }
+    auto nobody = co_await ctx.discover_route_candidate(make_actr_type("acme", "nobody", "1.0.0"));
+    EXPECT_FALSE(nobody);
+  });
+}
+
+TEST_F(Remote, AclDeniesACallerType) {
+  start_server({"--deny-type", "acme:remote-denied:1.0.0"});
+  start_client(client_config());
+  ActrId server_id;
+  run([&](Context& ctx) -> asio::awaitable<void> { server_id = co_await find_server(ctx); });
+  client.reset();
+  node.reset();
+  driver = std::make_shared<Driver>();
+  start_client(client_config("remote-denied"));
+  run([](Context& ctx) -> asio::awaitable<void> {  // signaling applies the server's ACL to discovery
+    auto found = co_await ctx.discover_route_candidate(kServerType);
+    EXPECT_FALSE(found);
+    if (!found) {
+      EXPECT_EQ(found.error().code, ErrorCode::NotFound);
+    }
+  });
+  // And the server itself refuses a denied caller that reaches it directly.
+  Text text;
+  auto responses = raw_exchange(signal, server_id, "remote-denied",
+                                {raw_request("remote.v1.RemoteTest.Echo", "acl-1", text)});
+  ASSERT_EQ(responses.size(), 1u);
+  ASSERT_TRUE(responses[0].has_error());
+  EXPECT_EQ(responses[0].error().code(), static_cast<std::uint32_t>(ErrorCode::PermissionDenied));
+}
+
+TEST_F(Remote, ForgedCredentialIsRefusedByTheListener) {
+  start_server();
+  start_client(client_config());
+  std::string ws_address;
+  ActrId server_id;
+  run([&](Context& ctx) -> asio::awaitable<void> { server_id = co_await find_server(ctx); });
+  auto ok =
+      signal::test::register_ok(signal.port, signal.secret, signal::test::make_register(1, "acme", "forger"));
+  auto stranger = generate_signing_keypair();
+  IdentityClaims claims;
+  claims.ParseFromString(ok.credential().claims());
+  auto forged = sign_credential(claims, ok.credential().key_id(), stranger.secret_key);
+  ASSERT_TRUE(forged);
+  ws_address = server_ws_address(signal);
+  ASSERT_FALSE(ws_address.empty());
+  asio::io_context io;
+  auto dialed = asio::co_spawn(io,
+                               wire::connect(io.get_executor(), ws_address, server_id, ok.actr_id(), *forged,
+                                             std::chrono::steady_clock::now() + std::chrono::seconds(5)),
+                               asio::use_future);
+  io.run();
+  auto result = dialed.get();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, ErrorCode::PermissionDenied) << result.error().to_string();
+}
+
+TEST_F(Remote, DuplicatedRequestIdRunsOnce) {
+  start_server();
+  start_client(client_config());
+  ActrId server_id;
+  run([&](Context& ctx) -> asio::awaitable<void> { server_id = co_await find_server(ctx); });
+  CountRequest count;
+  count.set_tag("once");
+  auto request = raw_request("remote.v1.RemoteTest.Count", "retry-1", count);
+  // The same request twice, as a retry after a lost answer would send it.
+  auto responses = raw_exchange(signal, server_id, "remote-client", {request, request});
+  ASSERT_EQ(responses.size(), 2u);
+  for (const auto& response : responses) {
+    CountReply reply;
+    ASSERT_TRUE(reply.ParseFromString(response.payload()));
+    EXPECT_EQ(reply.count(), 1u);  // answered twice, executed once
+  }
+}
+
+TEST_F(Remote, LargePayloadsAndManyConcurrentCalls) {
+  start_server();
+  start_client(client_config());
+  run([](Context& ctx) -> asio::awaitable<void> {
+    auto dest = Dest::actor(co_await find_server(ctx));
+    Blob blob;
+    std::string data(8u << 20, '\0');
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 2654435761u >> 13);
+    blob.set_data(data);
+    auto reply = co_await ctx.call(dest, blob, std::chrono::milliseconds(30'000));
+    EXPECT_TRUE(reply);
+    if (reply) {
+      EXPECT_TRUE(reply->data() == data);
+    }
+  });
+  // 1000 calls in flight at once from the host, each through the actor.
+  std::vector<std::future<Result<Payload>>> calls;
+  driver->step = [](Context& ctx) -> asio::awaitable<void> {
+    auto found = co_await ctx.discover_route_candidate(kServerType);
+    if (!found) throw std::runtime_error(found.error().to_string());
+    std::vector<std::future<bool>> inner;
+    Text text;
+    text.set_text("x");
+    auto ex = co_await asio::this_coro::executor;
+    auto dest = Dest::actor(*found);
+    for (int i = 0; i < 1000; ++i) {
+      // A named lambda: g++ 12 corrupts closure temporaries in expressions that contain co_await.
+      auto one_call = [&ctx, dest, text]() -> asio::awaitable<bool> {
+        auto r = co_await ctx.call(dest, text, std::chrono::milliseconds(30'000));
+        co_return r.has_value();
+      };
+      inner.push_back(asio::co_spawn(ex, std::move(one_call), asio::use_future));
+    }
+    int answered = 0;
+    for (auto& f : inner) {
+      while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        co_await asio::post(ex, asio::use_awaitable);
+      }
+      answered += f.get();
+    }
+    EXPECT_EQ(answered, 1000);
+  };
+  auto done = asio::co_spawn(client->executor(),
+                             client->send_request(Outbound("test.Driver.Run", RPC_RELIABLE, Payload{},
+                                                           std::chrono::milliseconds(60'000))),
+                             asio::use_future);
+  auto result = done.get();
+  ASSERT_TRUE(result) << result.error().to_string();
+}
+
+TEST_F(Remote, ServerKilledMidCallFailsPromptlyAndTheCallerRecovers) {
+  start_server();
+  start_client(client_config());
+  ActrId first;
+  run([&](Context& ctx) -> asio::awaitable<void> {
+    first = co_await find_server(ctx);
+    Text warm;
+    EXPECT_TRUE(co_await ctx.call(Dest::actor(first), warm));  // the direct wire is up
+  });
+  auto killer = std::async(std::launch::async, [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the long call get there first
+    server->stop(SIGKILL);
+  });
+  run([&](Context& ctx) -> asio::awaitable<void> {
+    SleepRequest sleep;
+    sleep.set_millis(20'000);
+    auto started = std::chrono::steady_clock::now();
+    auto reply = co_await ctx.call(Dest::actor(first), sleep, std::chrono::milliseconds(30'000));
+    EXPECT_FALSE(reply);
+    if (!reply) {
+      EXPECT_EQ(reply.error().code, ErrorCode::Unavailable) << reply.error().to_string();
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));  // not at the deadline
+  });
+  killer.get();
+  start_server();  // a new instance registers
+  run([&](Context& ctx) -> asio::awaitable<void> {
+    auto found = co_await ctx.discover_route_candidate(kServerType);
+    EXPECT_TRUE(found);
+    if (!found) co_return;
+    Text text;
+    text.set_text("again");
+    auto reply = co_await ctx.call(Dest::actor(*found), text);
+    EXPECT_TRUE(reply) << (reply ? "" : reply.error().to_string());
+  });
+}
+
+TEST_F(Remote, SignalingRestartKeepsDirectWiresAndNodesReconnect) {
+  start_server();
+  start_client(client_config());
+  ActrId server_id;
+  run([&](Context& ctx) -> asio::awaitable<void> {
+    server_id = co_await find_server(ctx);
+    Text text;
+    EXPECT_TRUE(co_await ctx.call(Dest::actor(server_id), text));
+  });
+  signal.process->stop(SIGTERM);
+  run([&](Context& ctx) -> asio::awaitable<void> {  // signaling is down: the direct wire still works
+    Text text;
+    text.set_text("during");
+    auto reply = co_await ctx.call(Dest::actor(server_id), text);
+    EXPECT_TRUE(reply) << (reply ? "" : reply.error().to_string());
+  });
+  signal.start();  // same port, same data: nodes reconnect with backoff
+  run([&](Context& ctx) -> asio::awaitable<void> {
+    Result<ActrId> found = fail(ErrorCode::Unavailable, "not yet");
+    for (int i = 0; i < 100 && !found; ++i) {  // bounded: reconnection backoff is at most 5 s
+      found = co_await ctx.discover_route_candidate(kServerType);
+      if (!found) {
+        asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+        co_await pause.async_wait(asio::use_awaitable);
+      }
+    }
+    EXPECT_TRUE(found) << (found ? "" : found.error().to_string());
+  });
+}
+
+}  // namespace
+}  // namespace actr::test

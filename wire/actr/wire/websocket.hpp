@@ -1,0 +1,136 @@
+#pragma once
+// WebSocket direct connections between actors (PROTOCOL.md, "Peer wires").
+//
+// A dialer opens the peer's ws_address with two upgrade headers (X-Actr-Source-ID: lowercase hex of the
+// encoded source ActrId; X-Actr-Credential: base64 of the encoded AIdCredential). The listener verifies
+// them before it accepts the upgrade. Each binary WebSocket message then carries one frame:
+//   [payload_type: 1 byte][length: 4 bytes, big endian][data]
+// where data is an encoded RpcEnvelope (RPC lanes) or DataChunk (stream lanes). See docs/wire.md.
+//
+// Threading: every function here may be called from any thread. A Connection serializes its own state
+// on a private strand; completions of receive()/wait_writable() resume the caller on its own executor.
+
+#include <actr/actr.pb.h>
+#include <actr/options.pb.h>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "actr/protocol/error.hpp"
+
+namespace actr::wire {
+
+inline constexpr std::string_view kSourceIdHeader = "X-Actr-Source-ID";
+inline constexpr std::string_view kCredentialHeader = "X-Actr-Credential";
+/// [payload_type: 1][length: 4, big endian]
+inline constexpr std::size_t kFrameHeaderBytes = 5;
+
+struct Frame {
+  PayloadType lane = RPC_RELIABLE;
+  std::string data;  // an encoded RpcEnvelope or DataChunk
+};
+
+struct Options {
+  /// Largest WebSocket message accepted or sent, header included. A bigger incoming message closes the
+  /// connection (close code 1009); a bigger outgoing frame is refused by send().
+  std::size_t max_message_size = 64u << 20;
+  /// send() refuses a frame (ConnectionNotReady) while this many bytes are queued and not yet written;
+  /// a frame is always accepted into an empty queue, whatever its size.
+  std::size_t send_queue_limit = 8u << 20;
+  /// The reader stops reading from the socket (TCP backpressure) while this many received bytes wait
+  /// for receive().
+  std::size_t receive_queue_limit = 8u << 20;
+  /// Bounds the opening handshake (listener side; the dialer uses its deadline) and the closing handshake.
+  std::chrono::milliseconds handshake_timeout = std::chrono::seconds(10);
+  /// A connection with no traffic from the peer for this long is closed; with keep_alive_pings a ping
+  /// goes out at half of it, so only a dead or stalled peer times out. Zero disables the idle timeout.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
+  bool keep_alive_pings = true;
+};
+
+class ConnectionImpl;
+
+/// One established WebSocket connection, dialer or listener side.
+class Connection {
+ public:
+  explicit Connection(std::shared_ptr<ConnectionImpl> impl);
+  /// Releasing the last reference closes the connection ("connection released").
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  /// The verified caller (listener side) or the dialed target (dialer side).
+  const ActrId& peer() const;
+
+  /// Queues one frame for the writer and returns at once; `data` is moved from only on success, so a
+  /// refused frame can be sent again. Frames queued while a write is in flight go out together in the
+  /// next batch, in order. Errors: Unavailable when the connection is closed (the message says why),
+  /// ConnectionNotReady when the frame does not fit within send_queue_limit (co_await
+  /// wait_writable(data.size()) and retry), InvalidArgument when it exceeds max_message_size.
+  Result<void> send(PayloadType lane, std::string&& data);
+  /// Completes when a frame of `frame_bytes` data bytes would be accepted by send(), or when the
+  /// connection is closed (send() then says why).
+  boost::asio::awaitable<void> wait_writable(std::size_t frame_bytes = 0);
+
+  /// The next frame, in arrival order. After the last frame: Unavailable with the close reason, or
+  /// DecodeFailure when the peer sent a malformed or oversize message (the connection is then closed).
+  boost::asio::awaitable<Result<Frame>> receive();
+
+  /// Closes the connection: frames not yet written are discarded, pending receive() and wait_writable()
+  /// calls complete, and the WebSocket close frame carries `reason`. Idempotent.
+  void close(std::string_view reason);
+  bool is_open() const;
+
+  /// Bytes queued by send() and not yet written.
+  std::size_t queued_bytes() const;
+
+ private:
+  std::shared_ptr<ConnectionImpl> impl_;
+};
+
+/// Dials `ws_address` ("ws://host:port[/path]") as `source`, expecting to reach `target`. Completes by
+/// `deadline`: TimedOut when it passes; Unavailable when the address refuses or fails the connection (or
+/// the listener answers 503); PermissionDenied when it answers 401 (the message carries the listener's
+/// reason); InvalidArgument for a malformed address or a 400 answer.
+boost::asio::awaitable<Result<std::shared_ptr<Connection>>> connect(
+    boost::asio::any_io_executor ex, std::string ws_address, ActrId target, const ActrId& source,
+    const AIdCredential& credential, std::chrono::steady_clock::time_point deadline, Options options = {});
+
+/// Decides whether a caller may connect: the verified ActrId, or an error. PermissionDenied (and any
+/// other error except Unavailable/TimedOut) answers 401 with the message; Unavailable/TimedOut answer 503
+/// (e.g. the signing key could not be fetched), so the dialer may retry later.
+using Verifier =
+    std::function<boost::asio::awaitable<Result<ActrId>>(ActrId claimed_source, AIdCredential credential)>;
+
+class ListenerImpl;
+
+/// Accepts WebSocket direct connections. Malformed X-Actr-* headers answer 400, refused credentials 401,
+/// both with a short text body; no frame is read from a caller before `verifier` accepts it.
+class Listener {
+ public:
+  static Result<std::shared_ptr<Listener>> start(
+      boost::asio::any_io_executor ex, std::string host, std::uint16_t port, Verifier verifier,
+      std::function<void(std::shared_ptr<Connection>)> on_connection, Options options = {});
+  explicit Listener(std::shared_ptr<ListenerImpl> impl);
+  /// Releasing the listener stops it.
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  /// The bound port (the ephemeral one when started with port 0).
+  std::uint16_t port() const;
+  /// Closes the acceptor, pending handshakes and every connection it accepted. Idempotent.
+  void stop();
+
+ private:
+  std::shared_ptr<ListenerImpl> impl_;
+};
+
+}  // namespace actr::wire

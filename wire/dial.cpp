@@ -1,0 +1,164 @@
+// Dialer side of the WebSocket wire.
+
+#include <fmt/format.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/status.hpp>
+
+#include <vector>
+
+#include "actr/protocol/encoding.hpp"
+#include "address.hpp"
+#include "connection_impl.hpp"
+
+namespace actr::wire {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct DialRequest {
+  std::string ws_address;
+  ActrId target;
+  std::string source_hex;
+  std::string credential_base64;
+  std::string invalid;  // why the request cannot be sent, if it cannot
+  std::chrono::steady_clock::time_point deadline;
+  Options options;
+};
+
+struct Resolution {
+  explicit Resolution(const asio::any_io_executor& ex) : resolver(ex), timer(ex) {}
+  tcp::resolver resolver;
+  asio::steady_timer timer;
+  bool timed_out = false;
+};
+
+beast::string_view bsv(std::string_view s) { return beast::string_view(s.data(), s.size()); }
+
+std::string short_body(std::string_view body) {
+  constexpr std::size_t kMax = 200;
+  std::string out(body.substr(0, kMax));
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ')) out.pop_back();
+  return out.empty() ? "(no reason given)" : out;
+}
+
+Error declined(const std::string& address, const websocket::response_type& response) {
+  auto status = response.result();
+  std::string body = short_body(response.body());
+  switch (status) {
+    case http::status::unauthorized:
+      return Error{ErrorCode::PermissionDenied,
+                   fmt::format("{} refused the credential (HTTP 401): {}", address, body)};
+    case http::status::bad_request:
+      return Error{ErrorCode::InvalidArgument,
+                   fmt::format("{} rejected the request (HTTP 400): {}", address, body)};
+    case http::status::service_unavailable:
+      return Error{ErrorCode::Unavailable, fmt::format("{} is unavailable (HTTP 503): {}", address, body)};
+    default:
+      return Error{ErrorCode::Unavailable, fmt::format("{} declined the WebSocket upgrade (HTTP {}): {}",
+                                                       address, response.result_int(), body)};
+  }
+}
+
+asio::awaitable<Result<std::shared_ptr<Connection>>> dial(asio::any_io_executor strand, DialRequest request) {
+  if (!request.invalid.empty()) co_return fail(ErrorCode::InvalidArgument, request.invalid);
+  auto address = detail::parse_ws_address(request.ws_address);
+  if (!address) co_return std::unexpected(address.error());
+  const std::string& where = request.ws_address;
+  auto timed_out = [&](std::string_view step) {
+    return fail(ErrorCode::TimedOut, fmt::format("connecting to {} timed out ({})", where, step));
+  };
+  if (std::chrono::steady_clock::now() >= request.deadline) co_return timed_out("deadline already passed");
+
+  beast::error_code ec;
+  auto token = asio::redirect_error(asio::use_awaitable, ec);
+
+  std::vector<tcp::endpoint> endpoints;
+  boost::system::error_code address_ec;
+  auto ip = asio::ip::make_address(address->host, address_ec);
+  if (!address_ec) {
+    endpoints.emplace_back(ip, address->port);
+  } else {
+    auto resolution = std::make_shared<Resolution>(strand);
+    resolution->timer.expires_at(request.deadline);
+    resolution->timer.async_wait([resolution](boost::system::error_code wait_ec) {
+      if (wait_ec) return;
+      resolution->timed_out = true;
+      resolution->resolver.cancel();
+    });
+    auto results =
+        co_await resolution->resolver.async_resolve(address->host, std::to_string(address->port), token);
+    resolution->timer.cancel();
+    if (resolution->timed_out) co_return timed_out("resolving the host");
+    if (ec) {
+      co_return fail(ErrorCode::Unavailable,
+                     fmt::format("cannot resolve {}: {}", address->host, ec.message()));
+    }
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  }
+
+  beast::tcp_stream stream(strand);
+  stream.expires_at(request.deadline);
+  co_await stream.async_connect(endpoints, token);
+  if (ec == beast::error::timeout) co_return timed_out("TCP connect");
+  if (ec == asio::error::connection_refused) {
+    co_return fail(ErrorCode::Unavailable, fmt::format("connection refused by {}", where));
+  }
+  if (ec)
+    co_return fail(ErrorCode::Unavailable, fmt::format("cannot connect to {}: {}", where, ec.message()));
+  boost::system::error_code option_ec;
+  stream.socket().set_option(tcp::no_delay(true), option_ec);
+
+  auto impl = std::make_shared<ConnectionImpl>(std::move(stream), request.options);
+  impl->ws().set_option(websocket::stream_base::decorator(
+      [source = std::move(request.source_hex),
+       credential = std::move(request.credential_base64)](websocket::request_type& upgrade) {
+        upgrade.set(http::field::user_agent, "actr-cpp");
+        upgrade.set(bsv(kSourceIdHeader), source);
+        upgrade.set(bsv(kCredentialHeader), credential);
+      }));
+  websocket::response_type response;
+  co_await impl->ws().async_handshake(response, address->host_header, address->target, token);
+  if (ec == websocket::error::upgrade_declined) co_return std::unexpected(declined(where, response));
+  if (ec == beast::error::timeout) co_return timed_out("WebSocket handshake");
+  if (ec) {
+    co_return fail(ErrorCode::Unavailable,
+                   fmt::format("WebSocket handshake with {} failed: {}", where, ec.message()));
+  }
+  impl->start(std::move(request.target));
+  co_return std::make_shared<Connection>(std::move(impl));
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::shared_ptr<Connection>>> connect(asio::any_io_executor ex, std::string ws_address,
+                                                             ActrId target, const ActrId& source,
+                                                             const AIdCredential& credential,
+                                                             std::chrono::steady_clock::time_point deadline,
+                                                             Options options) {
+  DialRequest request;
+  request.ws_address = std::move(ws_address);
+  request.target = std::move(target);
+  request.deadline = deadline;
+  request.options = std::move(options);
+  if (!source.IsInitialized()) {
+    request.invalid = "the source ActrId lacks required fields";
+  } else if (!credential.IsInitialized()) {
+    request.invalid = "the credential lacks required fields";
+  } else {
+    request.source_hex = hex_encode(source.SerializeAsString());
+    request.credential_base64 = base64_encode(credential.SerializeAsString());
+  }
+  asio::any_io_executor strand = asio::make_strand(ex);
+  return asio::co_spawn(strand, dial(strand, std::move(request)), asio::use_awaitable);
+}
+
+}  // namespace actr::wire

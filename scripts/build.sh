@@ -5,6 +5,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
 bash "$root/scripts/install-deps.sh"
+# Paths relative to the checkout in ccache keys: a fresh clone reuses an earlier build's objects.
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 werror=OFF
 [ -n "${CI:-}" ] && werror=ON
 cmake -S "$root" -B "$build" -G Ninja -DACTR_WERROR=$werror "$@" >/dev/null

@@ -24,39 +24,6 @@ std::string random_bytes(std::size_t n) {
   return out;
 }
 
-std::string base64_encode(std::string_view bytes) {
-  std::string out(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);  // drop the terminating NUL
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-  bool url = text.find_first_of("-_") != std::string_view::npos;
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  int variant = url ? sodium_base64_VARIANT_URLSAFE_NO_PADDING : sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
-  std::string out(text.size() * 3 / 4 + 3, '\0');
-  std::size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(),
-                        nullptr, &len, nullptr, variant) != 0) {
-    return std::nullopt;
-  }
-  out.resize(len);
-  return out;
-}
-
-std::string hex_encode(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
-}
-
 std::string percent_decode(std::string_view text) {
   auto hex = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';

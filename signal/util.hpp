@@ -6,6 +6,9 @@
 #include <string>
 #include <string_view>
 
+// base64 and hex come from the protocol library (actr/protocol/encoding.hpp), shared with the runtime.
+#include "actr/protocol/encoding.hpp"
+
 namespace actr::signal {
 
 /// Wall-clock unix seconds (credential expiry is wall-clock by protocol).
@@ -14,10 +17,6 @@ std::uint64_t unix_now();
 std::int64_t mono_ms();
 
 std::string random_bytes(std::size_t n);
-std::string base64_encode(std::string_view bytes);
-/// Accepts standard and URL-safe alphabets, with or without '=' padding.
-std::optional<std::string> base64_decode(std::string_view text);
-std::string hex_encode(std::string_view bytes);
 std::string percent_decode(std::string_view text);
 std::string sha256(std::string_view bytes);
 /// HMAC-SHA1, for coturn's `use-auth-secret` TURN passwords.

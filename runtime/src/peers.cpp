@@ -46,6 +46,14 @@ RpcEnvelope to_wire(Envelope& envelope) {
   return out;
 }
 
+Result<std::string> encode_frame(Envelope& envelope) {
+  RpcEnvelope message = to_wire(envelope);
+  auto bytes = std::move(envelope.payload).take_bytes();
+  if (!bytes) return std::unexpected(std::move(bytes.error()));
+  message.set_payload(std::move(*bytes));
+  return message.SerializeAsString();
+}
+
 bool acl_allows(const Acl* acl, const ActrId& caller, std::uint32_t own_realm) {
   if (!acl || acl->rules_size() == 0) return caller.realm().realm_id() == own_realm;
   bool allowed = false;
@@ -163,13 +171,11 @@ asio::awaitable<Result<Payload>> Peers::request(ActrId target, EnvelopePtr envel
   auto self = shared_from_this();
   auto link = co_await link_to(target, envelope->deadline);
   if (!link) co_return std::unexpected(std::move(link.error()));
-  RpcEnvelope message = to_wire(*envelope);
-  auto bytes = std::move(envelope->payload).take_bytes();
+  auto bytes = encode_frame(*envelope);
   if (!bytes) co_return std::unexpected(std::move(bytes.error()));
-  message.set_payload(std::move(*bytes));
   auto sequence = envelope->sequence;
   auto reply = core_.wait_reply(sequence, envelope->deadline);
-  auto sent = co_await send_frame(**link, envelope->lane, message.SerializeAsString(), envelope->deadline);
+  auto sent = co_await send_frame(**link, envelope->lane, std::move(*bytes), envelope->deadline);
   if (!sent) co_return std::unexpected(std::move(sent.error()));
   if (!(*link)->connection->is_open()) {
     co_return fail(ErrorCode::Unavailable,
@@ -185,11 +191,9 @@ asio::awaitable<Result<void>> Peers::tell(ActrId target, EnvelopePtr envelope) {
   auto self = shared_from_this();
   auto link = co_await link_to(target, envelope->deadline);
   if (!link) co_return std::unexpected(std::move(link.error()));
-  RpcEnvelope message = to_wire(*envelope);
-  auto bytes = std::move(envelope->payload).take_bytes();
+  auto bytes = encode_frame(*envelope);
   if (!bytes) co_return std::unexpected(std::move(bytes.error()));
-  message.set_payload(std::move(*bytes));
-  co_return co_await send_frame(**link, envelope->lane, message.SerializeAsString(), envelope->deadline);
+  co_return co_await send_frame(**link, envelope->lane, std::move(*bytes), envelope->deadline);
 }
 
 asio::awaitable<Result<void>> Peers::send_chunk(ActrId target, DataChunk chunk, PayloadType lane,

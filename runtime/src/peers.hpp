@@ -70,6 +70,8 @@ class Peers : public std::enable_shared_from_this<Peers> {
 };
 
 RpcEnvelope to_wire(Envelope& envelope);
+/// The envelope as an encoded RpcEnvelope frame (its payload serialized if it was typed).
+Result<std::string> encode_frame(Envelope& envelope);
 /// The ACL rule of PROTOCOL.md: a matching DENY beats every ALLOW; nothing matching denies. With no
 /// ACL at all, callers from the node's own realm are allowed.
 bool acl_allows(const Acl* acl, const ActrId& caller, std::uint32_t own_realm);

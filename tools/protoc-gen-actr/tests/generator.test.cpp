@@ -147,7 +147,9 @@ class TestContext final : public actr::Context {
   asio::awaitable<Result<actr::ActrId>> discover_route_candidate(const actr::ActrType&) override {
     co_return NotImplemented();
   }
-  asio::awaitable<Result<void>> subscribe_actr_up(const actr::ActrType&) override { co_return NotImplemented(); }
+  asio::awaitable<Result<void>> subscribe_actr_up(const actr::ActrType&) override {
+    co_return NotImplemented();
+  }
   asio::awaitable<Result<std::vector<actr::ActrId>>> discover_route_candidates(const actr::ActrType&,
                                                                                std::uint32_t) override {
     co_return NotImplemented();

@@ -2,7 +2,8 @@
 // the same run. Callers run on the actor's own strand, so the figures are the runtime's cost, not
 // a thread hop (waking another core costs ~45 us on the reference machine).
 //
-//   actr_inproc_bench [--calls N] [--json FILE] [--label NAME]
+//   actr_inproc_bench [--calls N] [--json FILE] [--label NAME] [--only FIGURE]
+// --only runs just one figure (e.g. actr_call_seq), for profilers and allocation counters.
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -68,7 +69,7 @@ Figures measure(asio::any_io_executor ex, std::size_t calls, std::size_t in_flig
 
 int main(int argc, char** argv) {
   std::size_t calls = 1'000'000;
-  std::string json_path, label;
+  std::string json_path, label, only;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--calls") && i + 1 < argc)
       calls = std::stoul(argv[++i]);
@@ -76,8 +77,10 @@ int main(int argc, char** argv) {
       json_path = argv[++i];
     else if (!std::strcmp(argv[i], "--label") && i + 1 < argc)
       label = argv[++i];
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
+      only = argv[++i];
     else {
-      std::fprintf(stderr, "usage: %s [--calls N] [--json FILE] [--label NAME]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--calls N] [--json FILE] [--label NAME] [--only FIGURE]\n", argv[0]);
       return 2;
     }
   }
@@ -112,10 +115,13 @@ int main(int argc, char** argv) {
                 f.calls_per_s);
   };
   std::printf("in-process round trip (%zu calls%s%s)\n", calls, label.empty() ? "" : ", ", label.c_str());
-  record("asio_cospawn_floor_seq", measure(ex, calls, 1, floor));
-  record("actr_call_seq", measure(ex, calls, 1, call));
-  record("asio_cospawn_floor_64", measure(ex, calls, 64, floor));
-  record("actr_call_64", measure(ex, calls, 64, call));
+  auto run = [&](const std::string& name, std::size_t in_flight, auto op) {
+    if (only.empty() || only == name) record(name, measure(ex, calls, in_flight, op));
+  };
+  run("asio_cospawn_floor_seq", 1, floor);
+  run("actr_call_seq", 1, call);
+  run("asio_cospawn_floor_64", 64, floor);
+  run("actr_call_64", 64, call);
 
   if (!json_path.empty()) {
     std::ofstream json(json_path);

@@ -36,6 +36,10 @@ struct Envelope {
   std::shared_ptr<PeerLink> reply_via;  // set for requests that came over a peer link
 
   bool expired(Clock::time_point now) const { return direction == DIRECTION_REQUEST && deadline <= now; }
+
+  // Every call makes one envelope and drops it moments later: recycle the memory per thread.
+  static void* operator new(std::size_t size);
+  static void operator delete(void* memory, std::size_t size) noexcept;
 };
 
 using EnvelopePtr = std::unique_ptr<Envelope>;

@@ -7,6 +7,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <functional>
+#include <utility>
+
+#include "completion.hpp"
 
 namespace actr::detail {
 
@@ -19,11 +22,52 @@ using Strand = asio::any_io_executor;
 /// the invocation is always posted to the handler's own executor, never run inline, so that
 /// completing a waiter can't re-enter the code that completed it.
 template <class... Args, class Handler>
-std::move_only_function<void(Args...)> deferred_completion(Handler&& handler) {
+Completion<Args...> deferred_completion(Handler&& handler) {
   return [h = std::forward<Handler>(handler)](Args... args) mutable {
     auto ex = asio::get_associated_executor(h);
     asio::post(ex, [h = std::move(h), ... args = std::move(args)]() mutable { h(std::move(args)...); });
   };
 }
+
+/// Lets one completion per window resume its coroutine inline instead of posting it.
+///
+/// Why: the scheduler answering an in-process call would otherwise post the caller's resumption,
+/// and the caller's next call would post the scheduler's: two trips through the io_context per
+/// round trip. Resuming the caller right where the reply is produced lets a caller on the node's
+/// own strand issue its next call while the scheduler is still running, so the scheduler finds it
+/// queued and never parks. A window admits one resumption, so a caller that immediately fails
+/// again and retries in a loop cannot recurse; and only where the window is opened (a point with
+/// no iteration in progress) does inline code run.
+class InlineResumer {
+ public:
+  explicit InlineResumer(Strand strand) : strand_(std::move(strand)) {}
+
+  /// Runs `f` (which completes some waiter) with the window open; call on the strand.
+  template <class F>
+  void with_window(F&& f) {
+    bool was_open = std::exchange(open_, true);
+    std::forward<F>(f)();
+    open_ = was_open && open_;
+  }
+
+  /// A type-erased completion for `handler`: resumes inline when a window is open and the
+  /// handler's executor is the strand (so its coroutine may run here); posts otherwise.
+  template <class... Args, class Handler>
+  Completion<Args...> completion(Handler&& handler) {
+    return [this, h = std::forward<Handler>(handler)](Args... args) mutable {
+      if (open_ && asio::get_associated_executor(h) == strand_) {
+        open_ = false;
+        h(std::move(args)...);
+        return;
+      }
+      auto ex = asio::get_associated_executor(h);
+      asio::post(ex, [h = std::move(h), ... args = std::move(args)]() mutable { h(std::move(args)...); });
+    };
+  }
+
+ private:
+  Strand strand_;
+  bool open_ = false;
+};
 
 }  // namespace actr::detail

@@ -25,10 +25,12 @@ Error PeerGate::unreachable() const {
 }
 
 asio::awaitable<Result<Payload>> PeerGate::request(EnvelopePtr envelope) const {
+  core->request_id(*envelope);  // the wire carries it
   if (auto* peers = core->peers()) co_return co_await peers->request(target, std::move(envelope));
   co_return std::unexpected(unreachable());
 }
 asio::awaitable<Result<void>> PeerGate::tell(EnvelopePtr envelope) const {
+  core->request_id(*envelope);
   if (auto* peers = core->peers()) co_return co_await peers->tell(target, std::move(envelope));
   co_return std::unexpected(unreachable());
 }

@@ -26,20 +26,16 @@ void Mailbox::refill(Lane& lane) {
   }
 }
 
-asio::awaitable<EnvelopePtr> Mailbox::pop() {
-  // One co_return, after the loop (g++ 12: see docs/runtime.md).
-  EnvelopePtr next;
-  while (!closed_ && !next) {
-    for (Lane* lane : {&signal_, &normal_}) {
-      if (lane->queue.empty()) continue;
-      next = std::move(lane->queue.front());
-      lane->queue.pop_front();
-      refill(*lane);
-      break;
-    }
-    if (!next && !closed_) co_await readable_.wait();
+EnvelopePtr Mailbox::try_pop() {
+  if (closed_) return nullptr;
+  for (Lane* lane : {&signal_, &normal_}) {
+    if (lane->queue.empty()) continue;
+    EnvelopePtr next = std::move(lane->queue.front());
+    lane->queue.pop_front();
+    refill(*lane);
+    return next;
   }
-  co_return next;
+  return nullptr;
 }
 
 std::deque<EnvelopePtr> Mailbox::close() {

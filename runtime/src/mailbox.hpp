@@ -24,8 +24,10 @@ class Mailbox {
 
   /// All members: call on the strand.
   Admission push(EnvelopePtr envelope);
-  /// The next envelope, RPC_SIGNAL first; nullptr once closed.
-  asio::awaitable<EnvelopePtr> pop();
+  /// The next envelope, RPC_SIGNAL first; nullptr when nothing is queued (or once closed).
+  EnvelopePtr try_pop();
+  /// Completes when try_pop() may find something: an envelope was queued, or the mailbox closed.
+  asio::awaitable<bool> wait_readable() { return readable_.wait(); }
   /// Stops admission and wakes the reader; returns what was still queued or held.
   std::deque<EnvelopePtr> close();
 

@@ -31,10 +31,12 @@ struct MailboxTest : ::testing::Test {
     asio::co_spawn(
         strand,
         [&]() -> asio::awaitable<void> {
-          for (std::size_t i = 0; i < n; ++i) {
-            auto e = co_await mailbox.pop();
-            if (!e) co_return;
-            order.push_back(e->request_id);
+          while (order.size() < n && !mailbox.closed()) {
+            if (auto e = mailbox.try_pop()) {
+              order.push_back(e->request_id);
+            } else {
+              co_await mailbox.wait_readable();
+            }
           }
         },
         asio::detached);

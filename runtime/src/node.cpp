@@ -67,20 +67,19 @@ const ActrId& ActorRef::id() const { return core_->self_id(); }
 
 boost::asio::any_io_executor ActorRef::executor() const { return core_->strand(); }
 
+// Plain functions: the call's only coroutine frame is the caller's own (see NodeCore::request).
 boost::asio::awaitable<Result<Payload>> ActorRef::send_request(Outbound message) const {
   if (!core_->accepting())
-    co_return fail(ErrorCode::Unavailable, "actor " + to_string(id()) + " is not running");
-  auto envelope = core_->make_envelope(DIRECTION_REQUEST, std::move(message), std::nullopt, nullptr);
-  if (!envelope) co_return std::unexpected(std::move(envelope.error()));
-  co_return co_await core_->request(detail::Target::Workload, std::move(*envelope));
+    return core_->request(detail::Target::Workload, std::unexpected(core_->not_running()));
+  return core_->request(detail::Target::Workload,
+                        core_->make_envelope(DIRECTION_REQUEST, std::move(message), std::nullopt, nullptr));
 }
 
 boost::asio::awaitable<Result<void>> ActorRef::send_tell(Outbound message) const {
-  if (!core_->accepting())
-    co_return fail(ErrorCode::Unavailable, "actor " + to_string(id()) + " is not running");
-  auto envelope = core_->make_envelope(DIRECTION_TELL, std::move(message), std::nullopt, nullptr);
-  if (!envelope) co_return std::unexpected(std::move(envelope.error()));
-  auto admitted = co_await core_->tell(detail::Target::Workload, std::move(*envelope));
+  Result<detail::EnvelopePtr> envelope =
+      core_->accepting() ? core_->make_envelope(DIRECTION_TELL, std::move(message), std::nullopt, nullptr)
+                         : std::unexpected(core_->not_running());
+  auto admitted = co_await core_->tell(detail::Target::Workload, std::move(envelope));
   if (!admitted) co_return std::unexpected(std::move(admitted.error()));
   co_return Result<void>{};
 }

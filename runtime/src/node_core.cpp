@@ -34,6 +34,7 @@ NodeCore::NodeCore(asio::io_context& io, NodeConfig config)
     : io_(io),
       config_(std::move(config)),
       strand_(config_.threads <= 1 ? Strand(io_.get_executor()) : Strand(asio::make_strand(io_))),
+      resumer_(strand_),
       // Without signaling there is nobody to allocate a serial: pick a random one locally.
       self_id_(make_actr_id(config_.realm_id, random_u64() >> 1, config_.actr_type)),
       request_id_prefix_(fmt::format("{:016x}", random_u64())),
@@ -50,10 +51,16 @@ NodeCore::NodeCore(asio::io_context& io, NodeConfig config)
 
 void NodeCore::number(Envelope& envelope) {
   envelope.sequence = request_counter_.fetch_add(1, std::memory_order_relaxed) + 1;
-  char digits[16];
-  auto end = std::to_chars(digits, digits + sizeof digits, envelope.sequence, 16).ptr;
-  envelope.request_id.reserve(request_id_prefix_.size() + 1 + (end - digits));
-  envelope.request_id.assign(request_id_prefix_).append(1, '-').append(digits, end);
+}
+
+const std::string& NodeCore::request_id(Envelope& envelope) const {
+  if (envelope.request_id.empty()) {
+    char digits[16];
+    auto end = std::to_chars(digits, digits + sizeof digits, envelope.sequence, 16).ptr;
+    envelope.request_id.reserve(request_id_prefix_.size() + 1 + (end - digits));
+    envelope.request_id.assign(request_id_prefix_).append(1, '-').append(digits, end);
+  }
+  return envelope.request_id;
 }
 
 Result<EnvelopePtr> NodeCore::make_envelope(Direction direction, Outbound message,
@@ -76,31 +83,51 @@ Result<EnvelopePtr> NodeCore::make_envelope(Direction direction, Outbound messag
   return envelope;
 }
 
-asio::awaitable<Result<Payload>> NodeCore::request(Target target, EnvelopePtr envelope) {
+Error NodeCore::not_running() const {
+  return Error{ErrorCode::Unavailable, fmt::format("actor {} is not running", to_string(self_id_))};
+}
+
+bool NodeCore::on_strand() const {
+  if (config_.threads <= 1) return io_.get_executor().running_in_this_thread();
+  const auto* strand = strand_.target<asio::strand<asio::io_context::executor_type>>();
+  return strand && strand->running_in_this_thread();
+}
+
+template <class Handler>
+void NodeCore::initiate(Target target, Result<EnvelopePtr> envelope, Handler handler,
+                        void (NodeCore::*start)(Target, EnvelopePtr, Completion&&)) {
+  if (!envelope) {
+    deferred_completion<Result<Payload>>(std::move(handler))(std::unexpected(std::move(envelope.error())));
+    return;
+  }
+  auto done = resumer_.completion<Result<Payload>>(std::move(handler));
+  if (on_strand()) {
+    (this->*start)(target, std::move(*envelope), std::move(done));
+    return;
+  }
+  asio::post(strand_, [self = shared_from_this(), target, start, envelope = std::move(*envelope),
+                       done = std::move(done)]() mutable {
+    ((*self).*start)(target, std::move(envelope), std::move(done));
+  });
+}
+
+asio::awaitable<Result<Payload>> NodeCore::request(Target target, Result<EnvelopePtr> envelope) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Payload>)>(
-      [self = shared_from_this(), target](auto handler, EnvelopePtr envelope) {
-        asio::dispatch(self->strand_,
-                       [self, target, envelope = std::move(envelope),
-                        done = deferred_completion<Result<Payload>>(std::move(handler))]() mutable {
-                         self->start_request(target, std::move(envelope), std::move(done));
-                       });
+      [this, target](auto handler, Result<EnvelopePtr> envelope) {
+        initiate(target, std::move(envelope), std::move(handler), &NodeCore::start_request);
       },
       asio::use_awaitable, std::move(envelope));
 }
 
-asio::awaitable<Result<Payload>> NodeCore::tell(Target target, EnvelopePtr envelope) {
+asio::awaitable<Result<Payload>> NodeCore::tell(Target target, Result<EnvelopePtr> envelope) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Payload>)>(
-      [self = shared_from_this(), target](auto handler, EnvelopePtr envelope) {
-        asio::dispatch(self->strand_,
-                       [self, target, envelope = std::move(envelope),
-                        done = deferred_completion<Result<Payload>>(std::move(handler))]() mutable {
-                         self->start_tell(target, std::move(envelope), std::move(done));
-                       });
+      [this, target](auto handler, Result<EnvelopePtr> envelope) {
+        initiate(target, std::move(envelope), std::move(handler), &NodeCore::start_tell);
       },
       asio::use_awaitable, std::move(envelope));
 }
 
-void NodeCore::start_request(Target target, EnvelopePtr envelope, Completion done) {
+void NodeCore::start_request(Target target, EnvelopePtr envelope, Completion&& done) {
   if (target == Target::Workload && mailbox_.closed()) {
     done(fail(ErrorCode::Unavailable, fmt::format("actor {} is shutting down", to_string(self_id_))));
     return;
@@ -119,7 +146,7 @@ void NodeCore::start_request(Target target, EnvelopePtr envelope, Completion don
   }
 }
 
-void NodeCore::start_tell(Target target, EnvelopePtr envelope, Completion done) {
+void NodeCore::start_tell(Target target, EnvelopePtr envelope, Completion&& done) {
   if (target == Target::Shell) {
     auto handler = shell_handler(envelope->route_key);
     if (!handler) {
@@ -179,7 +206,7 @@ std::optional<ActorRef::ShellHandler> NodeCore::shell_handler(std::string_view r
 }
 
 asio::awaitable<void> NodeCore::run_shell(ActorRef::ShellHandler handler, EnvelopePtr envelope) {
-  Result<Payload> result = fail(ErrorCode::Internal, "shell handler did not run");
+  Result<Payload> result;  // always assigned below
   try {
     result = co_await handler(std::move(envelope->payload));
   } catch (const std::exception& e) {
@@ -195,7 +222,7 @@ asio::awaitable<void> NodeCore::run_shell(ActorRef::ShellHandler handler, Envelo
 asio::awaitable<void> NodeCore::handle(EnvelopePtr envelope) {
   requests_handled_.fetch_add(1, std::memory_order_relaxed);
   RuntimeContext ctx(*this, envelope.get());
-  Result<Payload> result = fail(ErrorCode::Internal, "handler did not run");
+  Result<Payload> result;  // always assigned below; an error here would cost a string per call
   try {
     result = co_await workload_->dispatch(envelope->route_key, std::move(envelope->payload), ctx);
   } catch (const std::exception& e) {
@@ -216,8 +243,9 @@ void NodeCore::reply(const Envelope& request, Result<Payload> result) {
     if (peers_) peers_->reply(request, std::move(result));
     return;
   }
-  // In process the caller waits in our own table; a caller that gave up is simply gone.
-  pending_.complete(request.sequence, std::move(result));
+  // In process the caller waits in our own table; a caller that gave up is simply gone. A caller
+  // on this strand resumes right here (see InlineResumer): no trip through the io_context.
+  resumer_.with_window([&] { pending_.complete(request.sequence, std::move(result)); });
 }
 
 asio::awaitable<Result<void>> NodeCore::deliver_chunk(DataChunk chunk, ActrId sender, PayloadType lane,

@@ -40,15 +40,23 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
     return s == State::Starting || s == State::Running;
   }
 
+  /// Spells out an envelope's request_id when it has none yet: this node's random prefix and the
+  /// envelope's sequence (a reply carries the id back; the sequence is read off it). Lazy because
+  /// an in-process call needs it only if its handler asks; anything crossing a wire gets it first.
+  const std::string& request_id(Envelope& envelope) const;
+
   /// A fresh envelope for an outbound message (validates the timeout).
   Result<EnvelopePtr> make_envelope(Direction direction, Outbound message, std::optional<ActrId> caller,
                                     const TraceContext* parent);
 
   /// Awaitable from any executor; resumes the caller on its own executor. `tell` completes when
-  /// the message is admitted (an empty Payload) or refused.
+  /// the message is admitted (an empty Payload) or refused. An error in place of the envelope
+  /// (from make_envelope) is simply handed back, so callers need no coroutine frame of their own.
   /// Plain functions, not coroutines: see docs/runtime.md on g++ 12 and temporaries in co_await.
-  asio::awaitable<Result<Payload>> request(Target target, EnvelopePtr envelope);
-  asio::awaitable<Result<Payload>> tell(Target target, EnvelopePtr envelope);
+  asio::awaitable<Result<Payload>> request(Target target, Result<EnvelopePtr> envelope);
+  asio::awaitable<Result<Payload>> tell(Target target, Result<EnvelopePtr> envelope);
+  /// Refusal for callers that find the node not (or no longer) running.
+  Error not_running() const;
 
   /// Call on the strand.
   asio::awaitable<Result<void>> deliver_chunk(DataChunk chunk, ActrId sender, PayloadType lane,
@@ -80,8 +88,13 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
  private:
   using Completion = PendingCalls::Completion;
 
-  void start_request(Target target, EnvelopePtr envelope, Completion done);
-  void start_tell(Target target, EnvelopePtr envelope, Completion done);
+  template <class Handler>
+  void initiate(Target target, Result<EnvelopePtr> envelope, Handler handler,
+                void (NodeCore::*start)(Target, EnvelopePtr, Completion&&));
+  /// true on the node's strand (inline work there needs no hop).
+  bool on_strand() const;
+  void start_request(Target target, EnvelopePtr envelope, Completion&& done);
+  void start_tell(Target target, EnvelopePtr envelope, Completion&& done);
   /// Hands an envelope to the workload's mailbox; on refusal completes its pending entry.
   void enqueue(EnvelopePtr envelope);
   std::optional<ActorRef::ShellHandler> shell_handler(std::string_view route_key);
@@ -96,13 +109,13 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   asio::awaitable<void> notify_actr_up(ActrId actor);
   Result<std::string> dependency_fingerprint(const ActrType& type) const;
   void set_state(State state);
-  /// Gives the envelope its request_id: this node's random prefix and a sequence number, which
-  /// also keys the pending table (a reply carries the id back; the sequence is read off it).
+  /// Gives the envelope its sequence number, which keys the pending table.
   void number(Envelope& envelope);
 
   asio::io_context& io_;
   NodeConfig config_;
   Strand strand_;
+  InlineResumer resumer_;
   ActrId self_id_;
   std::string request_id_prefix_;  // 16 lowercase hex digits
   std::atomic<std::uint64_t> request_counter_{0};

@@ -2,7 +2,7 @@
 
 namespace actr::detail {
 
-void PendingCalls::add(std::uint64_t sequence, Clock::time_point deadline, Completion done) {
+void PendingCalls::add(std::uint64_t sequence, Clock::time_point deadline, Completion&& done) {
   auto [it, inserted] = entries_.try_emplace(sequence);
   if (!inserted) {
     // Reusing a live sequence would steal the first caller's answer: refuse it.
@@ -28,8 +28,8 @@ bool PendingCalls::complete(std::uint64_t sequence, Result<Payload> result) {
 }
 
 void PendingCalls::fail_all(const Error& error) {
-  auto entries = std::move(entries_);
-  entries_.clear();
+  std::pmr::unordered_map<std::uint64_t, Entry> entries(&pool_);
+  entries.swap(entries_);
   deadlines_.clear();
   size_.store(0, std::memory_order_relaxed);
   for (auto& [id, entry] : entries) entry.done(std::unexpected(error));

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
+#include <memory_resource>
 #include <string>
 #include <unordered_map>
 
@@ -17,7 +18,7 @@ namespace actr::detail {
 
 class PendingCalls {
  public:
-  using Completion = std::move_only_function<void(Result<Payload>)>;
+  using Completion = detail::Completion<Result<Payload>>;
 
   explicit PendingCalls(Strand strand) : timer_(strand) {}
   PendingCalls(const PendingCalls&) = delete;
@@ -25,7 +26,7 @@ class PendingCalls {
 
   /// All members: call on the strand.
   /// Keyed by the sequence number this node put into the request_id (see NodeCore::number).
-  void add(std::uint64_t sequence, Clock::time_point deadline, Completion done);
+  void add(std::uint64_t sequence, Clock::time_point deadline, Completion&& done);
   /// false when no such call is waiting (it timed out, or the sequence is unknown).
   bool complete(std::uint64_t sequence, Result<Payload> result);
   bool contains(std::uint64_t sequence) const { return entries_.contains(sequence); }
@@ -34,7 +35,7 @@ class PendingCalls {
   std::size_t size() const { return size_.load(std::memory_order_relaxed); }
 
  private:
-  using Deadlines = std::multimap<Clock::time_point, std::uint64_t>;
+  using Deadlines = std::pmr::multimap<Clock::time_point, std::uint64_t>;
   struct Entry {
     Completion done;
     Deadlines::iterator deadline;
@@ -43,8 +44,11 @@ class PendingCalls {
   void arm(Clock::time_point deadline);
   void expire();
 
-  std::unordered_map<std::uint64_t, Entry> entries_;
-  Deadlines deadlines_;
+  // Both containers allocate a node per call: a pool owned by the table makes that a free-list
+  // pop instead of a trip through malloc (the table lives on one strand, so no locking).
+  std::pmr::unsynchronized_pool_resource pool_;
+  std::pmr::unordered_map<std::uint64_t, Entry> entries_{&pool_};
+  Deadlines deadlines_{&pool_};
   asio::steady_timer timer_;
   Clock::time_point armed_for_ = Clock::time_point::max();
   std::atomic<std::size_t> size_{0};

@@ -18,7 +18,7 @@ Error no_media() {
 
 }  // namespace
 
-RuntimeContext::RuntimeContext(NodeCore& core, const Envelope* inbound)
+RuntimeContext::RuntimeContext(NodeCore& core, Envelope* inbound)
     : core_(core), inbound_(inbound), trace_(inbound ? inbound->trace : TraceContext::new_trace()) {}
 
 const ActrId& RuntimeContext::self_id() const { return core_.self_id(); }
@@ -26,7 +26,7 @@ const std::optional<ActrId>& RuntimeContext::caller_id() const {
   return inbound_ ? inbound_->caller : kNoCaller;
 }
 std::string_view RuntimeContext::request_id() const {
-  return inbound_ ? inbound_->request_id : std::string_view{};
+  return inbound_ ? std::string_view(core_.request_id(*inbound_)) : std::string_view{};
 }
 const Metadata& RuntimeContext::metadata() const { return inbound_ ? inbound_->metadata : kNoMetadata; }
 

@@ -12,7 +12,7 @@ class NodeCore;
 class RuntimeContext final : public Context {
  public:
   /// `inbound` is the request being handled, or nullptr (on_start, on_stop).
-  RuntimeContext(NodeCore& core, const Envelope* inbound);
+  RuntimeContext(NodeCore& core, Envelope* inbound);
 
   const ActrId& self_id() const override;
   const std::optional<ActrId>& caller_id() const override;
@@ -40,7 +40,7 @@ class RuntimeContext final : public Context {
 
  private:
   NodeCore& core_;
-  const Envelope* inbound_;
+  Envelope* inbound_;
   TraceContext trace_;
 };
 

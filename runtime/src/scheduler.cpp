@@ -5,6 +5,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 
 namespace actr::detail {
 
@@ -19,9 +20,21 @@ Scheduler::Scheduler(Strand strand, Mailbox& mailbox, SchedulingPolicy policy, H
       finished_waiters_(strand) {}
 
 asio::awaitable<void> Scheduler::run() {
+  std::size_t since_yield = 0;
   for (;;) {
-    EnvelopePtr envelope = co_await mailbox_.pop();
-    if (!envelope) break;
+    // Callers resumed inline by a reply (InlineResumer) keep this loop busy without it ever
+    // parking; yielding now and then lets timers, sockets and other work on the strand run.
+    if (++since_yield > kYieldEvery) {
+      since_yield = 0;
+      co_await asio::post(strand_, asio::use_awaitable);
+    }
+    EnvelopePtr envelope = mailbox_.try_pop();
+    if (!envelope) {
+      if (mailbox_.closed()) break;
+      since_yield = 0;
+      co_await mailbox_.wait_readable();
+      continue;
+    }
     if (envelope->expired(Clock::now())) continue;  // its caller already got TimedOut
     auto key = policy_.empty() ? std::nullopt : conflict_key(*envelope);
     if (!key) {

@@ -21,6 +21,9 @@ class Scheduler {
  public:
   using Handle = std::function<asio::awaitable<void>(EnvelopePtr)>;
 
+  /// Envelopes handled back to back before the loop yields to other work on the strand.
+  static constexpr std::size_t kYieldEvery = 64;
+
   Scheduler(Strand strand, Mailbox& mailbox, SchedulingPolicy policy, Handle handle);
 
   /// Runs until the mailbox closes and the last handler it started has returned.

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <typeinfo>
 
 #include "actr/protocol/error.hpp"
 
@@ -31,7 +32,8 @@ class Payload {
   /// when they are not a valid M, naming the type and size).
   template <class M>
   Result<M> take() && {
-    if (message_ && message_->GetDescriptor() == M::descriptor()) {
+    // typeid, not GetDescriptor(): the descriptor lookup costs a call_once check on every call.
+    if (message_ && typeid(*message_) == typeid(M)) {
       return std::move(static_cast<M&>(*message_));
     }
     M out;

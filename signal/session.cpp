@@ -12,6 +12,7 @@
 
 #include "server.hpp"
 #include "util.hpp"
+#include "ws_codec.hpp"
 
 namespace actr::signal {
 
@@ -25,48 +26,17 @@ namespace {
 
 constexpr std::size_t kMaxQueuedBytes = 4 * 1024 * 1024;  // a reader this far behind is cut off
 constexpr auto kCloseTimeout = std::chrono::seconds(30);  // for the close handshake to finish
-constexpr unsigned kOpText = 1, kOpBinary = 2, kOpClose = 8, kOpPing = 9, kOpPong = 10;
-constexpr std::uint16_t kCloseNormal = 1000, kCloseProtocolError = 1002, kCloseBadPayload = 1007,
-                        kCloseTooBig = 1009;
+// RFC 6455 framing comes from the wire library's codec: one frame codec in the project.
+namespace ws = actr::wire::ws;
+constexpr unsigned kOpText = ws::kText, kOpBinary = ws::kBinary, kOpClose = ws::kClose, kOpPing = ws::kPing,
+                   kOpPong = ws::kPong;
+constexpr std::uint16_t kCloseNormal = ws::close_code::kNormal,
+                        kCloseProtocolError = ws::close_code::kProtocolError,
+                        kCloseBadPayload = ws::close_code::kBadPayload,
+                        kCloseTooBig = ws::close_code::kTooBig;
 
 // One read buffer for all sessions (one thread): a session owns no buffer while idle.
 std::array<char, 64 * 1024> g_scratch;
-
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      n = 1;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;
-    for (std::size_t k = 1; k <= n; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3f);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
 
 const char* payload_name(const signaling::ActrToSignaling& m) {
   using P = signaling::ActrToSignaling;
@@ -183,46 +153,32 @@ void Session::on_input(char* data, std::size_t size) {
 std::size_t Session::parse(char* data, std::size_t size) {
   const std::size_t max_message = server_.config().limits.max_frame_bytes;
   std::size_t pos = 0;
-  while (!stop_parsing_ && size - pos >= 2) {
-    auto* p = reinterpret_cast<unsigned char*>(data + pos);
+  while (!stop_parsing_) {
+    ws::FrameHeader header;
     const std::size_t avail = size - pos;
-    const bool fin = (p[0] & 0x80) != 0;
-    const unsigned opcode = p[0] & 0x0f;
-    std::uint64_t len = p[1] & 0x7f;
-    std::size_t head = 2;
-    if (len == 126) {
-      if (avail < 4) break;
-      len = (std::uint64_t{p[2]} << 8) | p[3];
-      head = 4;
-    } else if (len == 127) {
-      if (avail < 10) break;
-      len = 0;
-      for (int i = 2; i < 10; ++i) len = (len << 8) | p[i];
-      head = 10;
-    }
-    if ((p[0] & 0x70) != 0 || (p[1] & 0x80) == 0) {
-      protocol_error(kCloseProtocolError, "reserved bits set or frame not masked");
+    const std::size_t head = ws::parse_header(data + pos, avail, header);
+    if (head == 0) break;
+    if (auto why = ws::header_violation(header, /*expect_masked=*/true); !why.empty()) {
+      protocol_error(kCloseProtocolError, why);
       break;
     }
-    if (opcode >= 8) {
-      if (!fin || len > 125 || (opcode != kOpClose && opcode != kOpPing && opcode != kOpPong)) {
-        protocol_error(kCloseProtocolError, "bad control frame");
+    const bool fin = header.fin;
+    const unsigned opcode = header.opcode;
+    const std::uint64_t len = header.length;
+    if (opcode < kOpClose) {
+      if ((opcode == 0) != (message_opcode_ != 0)) {
+        protocol_error(kCloseProtocolError, "bad data frame");
         break;
       }
-    } else if ((opcode != 0 && opcode != kOpText && opcode != kOpBinary) ||
-               (opcode == 0) != (message_opcode_ != 0)) {
-      protocol_error(kCloseProtocolError, "bad data frame");
-      break;
-    } else if (message_.size() + len > max_message) {
-      ++server_.metrics().malformed;
-      protocol_error(kCloseTooBig, "message too big");
-      break;
+      if (message_.size() + len > max_message) {
+        ++server_.metrics().malformed;
+        protocol_error(kCloseTooBig, "message too big");
+        break;
+      }
     }
-    head += 4;
-    if (avail < head + len) break;
+    if (avail - head < len) break;
     char* payload = data + pos + head;
-    const unsigned char* mask = p + head - 4;
-    for (std::size_t i = 0; i < len; ++i) payload[i] = static_cast<char>(payload[i] ^ mask[i & 3]);
+    ws::apply_mask(payload, static_cast<std::size_t>(len), header.mask);
     pos += head + static_cast<std::size_t>(len);
     const std::string_view body(payload, static_cast<std::size_t>(len));
     switch (opcode) {
@@ -268,7 +224,7 @@ std::size_t Session::parse(char* data, std::size_t size) {
 }
 
 void Session::deliver(std::string_view data, bool binary) {
-  if (!binary && !valid_utf8(data)) {
+  if (!binary && !ws::valid_utf8(data)) {
     protocol_error(kCloseBadPayload, "text frame is not UTF-8");
     return;
   }
@@ -285,18 +241,8 @@ void Session::queue_header(unsigned opcode, std::size_t n) {
     out_.clear();
     out_pos_ = 0;
   }
-  out_.push_back(static_cast<char>(0x80 | opcode));
-  if (n < 126) {
-    out_.push_back(static_cast<char>(n));
-  } else if (n < 65536) {
-    out_.push_back(static_cast<char>(126));
-    out_.push_back(static_cast<char>(n >> 8));
-    out_.push_back(static_cast<char>(n & 0xff));
-  } else {
-    out_.push_back(static_cast<char>(127));
-    for (int shift = 56; shift >= 0; shift -= 8)
-      out_.push_back(static_cast<char>((std::uint64_t{n} >> shift) & 0xff));
-  }
+  char header[ws::kMaxHeaderBytes];
+  out_.append(header, ws::write_header(header, static_cast<std::uint8_t>(opcode), n));
 }
 
 void Session::send(std::string_view payload) {

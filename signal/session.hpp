@@ -3,8 +3,9 @@
 // the credential of each, answers with reply_for set, relays to other sessions. Everything runs
 // on the server's single thread.
 //
-// The WebSocket framing (RFC 6455, server side, no extensions) is done here rather than by
-// Beast's websocket stream, for two measured reasons: memory (an idle session is its socket, this
+// The WebSocket framing (RFC 6455, server side, no extensions; headers and masking by the shared
+// codec actr::wire::ws) is done here rather than by Beast's websocket stream, for two measured
+// reasons: memory (an idle session is its socket, this
 // object and one pending readiness wait: no read buffer, no timer, no per-stream state machine)
 // and throughput (all frames that arrive in one read are handled before anything is written, and
 // all replies they produce leave in one send).

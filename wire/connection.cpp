@@ -1,13 +1,15 @@
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
+// An open WebSocket connection: RFC 6455 framing on the raw socket (see connection_impl.hpp for why
+// not Beast's websocket::stream).
 
 #include <fmt/format.h>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <limits>
+#include <algorithm>
+#include <cstring>
+#include <random>
 
 #include "connection_impl.hpp"
 
@@ -15,19 +17,28 @@ namespace actr::wire {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace websocket = boost::beast::websocket;
+using boost::system::error_code;
 
 namespace {
 
-// A read buffer grown by a big message is given back once it exceeds this.
-constexpr std::size_t kKeptReadBuffer = 1u << 20;
+// The read buffer starts at this size and grows to hold the biggest frame being received; it is
+// given back once empty if it grew beyond kKeptBuffer.
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kKeptBuffer = 1u << 20;
+// Keep at least this much room for the next read, so a small leftover does not cause tiny reads.
+constexpr std::size_t kMinReadRoom = 16 * 1024;
 
 template <class Handler>
 struct FrameWaiterImpl final : detail::FrameWaiter {
   explicit FrameWaiterImpl(Handler h) : handler(std::move(h)) {}
-  void complete(Result<Frame> result) override {
+  void complete(Result<Frame> result, bool may_run_inline) override {
     auto ex = asio::get_associated_executor(handler);
-    asio::post(ex, [h = std::move(handler), r = std::move(result)]() mutable { std::move(h)(std::move(r)); });
+    auto resume = [h = std::move(handler), r = std::move(result)]() mutable { std::move(h)(std::move(r)); };
+    if (may_run_inline) {
+      asio::dispatch(ex, std::move(resume));
+    } else {
+      asio::post(ex, std::move(resume));
+    }
   }
   Handler handler;
 };
@@ -44,197 +55,312 @@ struct ReadyWaiterImpl final : detail::ReadyWaiter {
 
 std::string_view close_code_name(std::uint16_t code) {
   switch (code) {
-    case websocket::close_code::normal: return "normal closure";
-    case websocket::close_code::going_away: return "going away";
-    case websocket::close_code::protocol_error: return "protocol error";
-    case websocket::close_code::bad_payload: return "bad payload";
-    case websocket::close_code::policy_error: return "policy violation";
-    case websocket::close_code::too_big: return "message too big";
-    case websocket::close_code::internal_error: return "internal error";
+    case 1000: return "normal closure";
+    case 1001: return "going away";
+    case 1002: return "protocol error";
+    case 1003: return "unsupported data";
+    case 1007: return "bad payload";
+    case 1008: return "policy violation";
+    case 1009: return "message too big";
+    case 1011: return "internal error";
     default: return "no reason given";
   }
 }
 
-std::string describe_peer_close(const websocket::close_reason& reason) {
-  std::string_view text(reason.reason.data(), reason.reason.size());
-  if (text.empty()) text = close_code_name(reason.code);
-  return fmt::format("connection closed by peer: {} (close code {})", text, reason.code);
+std::string describe_peer_close(std::uint16_t code, std::string_view text) {
+  if (text.empty()) text = close_code_name(code);
+  return fmt::format("connection closed by peer: {} (close code {})", text, code);
 }
 
 }  // namespace
 
-namespace detail {
-
-void configure_stream(WsStream& ws) {
-  ws.auto_fragment(false);
-  ws.binary(true);
-  ws.read_message_max(0);  // the reader enforces options.max_message_size itself, see read_next()
-  // Client frames are masked through this buffer: a bigger one means fewer writes for big messages.
-  ws.write_buffer_bytes(64 * 1024);
-  websocket::stream_base::timeout timeouts;
-  timeouts.handshake_timeout = websocket::stream_base::none();  // the TCP stream's deadline bounds it
-  timeouts.idle_timeout = websocket::stream_base::none();
-  timeouts.keep_alive_pings = false;
-  ws.set_option(timeouts);
+ConnectionImpl::ConnectionImpl(beast::tcp_stream stream, Role role, Options options)
+    : stream_(std::move(stream)), role_(role), options_(std::move(options)), timer_(stream_.get_executor()) {
+  // Masking keys only need to be unpredictable to the network path (RFC 6455 section 10.3), and no
+  // untrusted script chooses our payloads: a per-connection random seed and splitmix64 suffice.
+  std::random_device seed;
+  mask_state_ = (std::uint64_t{seed()} << 32) ^ seed();
 }
 
-void set_open_timeouts(WsStream& ws) {
-  beast::get_lowest_layer(ws).expires_never();
-  websocket::stream_base::timeout timeouts;
-  timeouts.handshake_timeout = websocket::stream_base::none();
-  timeouts.idle_timeout = websocket::stream_base::none();
-  timeouts.keep_alive_pings = false;
-  ws.set_option(timeouts);
+ws::MaskKey ConnectionImpl::next_mask() {
+  std::uint64_t z = (mask_state_ += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  ws::MaskKey key;
+  std::memcpy(key.data(), &z, key.size());
+  return key;
 }
 
-void set_closing_timeout(WsStream& ws, const Options& options) {
-  websocket::stream_base::timeout timeouts;
-  timeouts.handshake_timeout = options.handshake_timeout.count() > 0
-                                   ? websocket::stream_base::duration(options.handshake_timeout)
-                                   : websocket::stream_base::none();
-  timeouts.idle_timeout = websocket::stream_base::none();
-  timeouts.keep_alive_pings = false;
-  ws.set_option(timeouts);
-}
-
-std::string_view close_reason_text(std::string_view reason) {
-  constexpr std::size_t kMax = 123;
-  if (reason.size() <= kMax) return reason;
-  std::size_t cut = kMax;
-  while (cut > 0 && (static_cast<unsigned char>(reason[cut]) & 0xC0) == 0x80) --cut;
-  return reason.substr(0, cut);
-}
-
-}  // namespace detail
-
-ConnectionImpl::ConnectionImpl(beast::tcp_stream stream, Options options)
-    : ws_(std::move(stream)), options_(std::move(options)), idle_timer_(ws_.get_executor()) {
-  detail::configure_stream(ws_);
-  // Pings and pongs never complete a read: count them as activity here. Runs inside our own read, on
-  // the strand, while the read's handler keeps this object alive.
-  ws_.control_callback([this](websocket::frame_type, beast::string_view) { ++activity_; });
-}
-
-void ConnectionImpl::start(ActrId peer) {
+void ConnectionImpl::start(ActrId peer, std::string_view early) {
   peer_ = std::move(peer);
-  detail::set_open_timeouts(ws_);
+  if (socket_closed_) return;  // close() won the race with the handshake
+  started_ = true;
+  stream_.expires_never();
+  error_code ec;
+  stream_.socket().non_blocking(true, ec);  // the writer tries a plain sendmsg first
+  rcap_ = std::max(kReadChunk, early.size());
+  rbuf_ = std::make_unique_for_overwrite<char[]>(rcap_);
+  if (!early.empty()) std::memcpy(rbuf_.get(), early.data(), early.size());
+  rend_ = early.size();
   if (closed_.load(std::memory_order_acquire)) {
-    start_close(websocket::close_code::going_away, "connection closed during the handshake");
-    return;
+    start_close(ws::close_code::kGoingAway, "connection closed during the handshake");
+  } else {
+    arm_idle_timer();
   }
-  read_next();
-  arm_idle_timer();
-}
-
-void ConnectionImpl::arm_idle_timer() {
-  if (options_.idle_timeout.count() <= 0 || closed_.load(std::memory_order_relaxed)) return;
-  idle_timer_.expires_after(options_.idle_timeout / 2);
-  idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_idle_tick(ec); });
-}
-
-void ConnectionImpl::on_idle_tick(beast::error_code ec) {
-  if (ec || closed_.load(std::memory_order_relaxed)) return;
-  if (activity_ != activity_seen_) {
-    activity_seen_ = activity_;
-    quiet_ticks_ = 0;
-  } else if (++quiet_ticks_ >= 2) {
-    set_terminal(
-        Error{ErrorCode::Unavailable, fmt::format("connection timed out: nothing received from the peer "
-                                                  "for {} ms",
-                                                  options_.idle_timeout.count())},
-        false);
-    close_socket();
-    return;
-  } else if (options_.keep_alive_pings && !ping_pending_) {
-    ping_pending_ = true;
-    ws_.async_ping({}, [self = shared_from_this()](beast::error_code) { self->ping_pending_ = false; });
-  }
-  arm_idle_timer();
+  process();
 }
 
 // ---- receiving ------------------------------------------------------------------------------------
 
-void ConnectionImpl::read_next() {
-  if (closed_.load(std::memory_order_relaxed)) return;
-  // read_some rather than read: the size limit is enforced here, chunk by chunk, so that an oversize
-  // message is answered with a close frame while the rest of it is drained (Beast's own limit resets
-  // the connection without draining, and the sender never learns why).
-  std::size_t limit = options_.max_message_size - rbuf_.size() + 1;
-  ws_.async_read_some(rbuf_, limit, [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
-    self->on_read(ec, bytes);
-  });
+void ConnectionImpl::read_more() {
+  if (waiting_read_ || socket_closed_) return;
+  prepare_buffer();
+  waiting_read_ = true;
+  auto space = asio::buffer(rbuf_.get() + rend_, rcap_ - rend_);
+  // async_read_some rather than waiting for readability and reading ourselves: Asio's reactor then
+  // knows whether the socket is drained, so the next read costs no speculative EAGAIN.
+  stream_.socket().async_read_some(
+      space, [self = shared_from_this()](error_code ec, std::size_t bytes) { self->on_read(ec, bytes); });
 }
 
-void ConnectionImpl::on_read(beast::error_code ec, std::size_t) {
+void ConnectionImpl::on_read(error_code ec, std::size_t bytes) {
+  waiting_read_ = false;
   if (ec) {
-    on_read_error(ec);
+    if (socket_closed_) return;
+    if (close_queued_ || peer_closed_) {  // the closing handshake ends with the peer's EOF
+      close_socket();
+      return;
+    }
+    set_terminal(Error{ErrorCode::Unavailable, fmt::format("connection lost: {}", ec.message())}, false);
+    close_socket();
     return;
   }
+  rend_ += bytes;
   ++activity_;
-  if (rbuf_.size() > options_.max_message_size) {
-    rbuf_.clear();
-    rbuf_.shrink_to_fit();
-    fail_connection(Error{ErrorCode::DecodeFailure,
-                          fmt::format("message from the peer exceeds max_message_size ({} bytes)",
-                                      options_.max_message_size)},
-                    websocket::close_code::too_big,
-                    fmt::format("message exceeds max_message_size ({} bytes)", options_.max_message_size));
-    return;
-  }
-  if (!ws_.is_message_done()) {
-    read_next();
-    return;
-  }
-  auto buffer = rbuf_.cdata();
-  std::string_view message(static_cast<const char*>(buffer.data()), buffer.size());
-  Result<detail::FrameView> view =
-      ws_.got_binary()
-          ? detail::decode_frame(message)
-          : fail(ErrorCode::DecodeFailure, "malformed frame: expected a binary message, got text");
-  if (!view) {
-    rbuf_.clear();
-    fail_connection(std::move(view.error()), websocket::close_code::protocol_error);
-    return;
-  }
-  Frame frame{view->lane, std::string(view->data)};
-  rbuf_.clear();
-  if (rbuf_.capacity() > kKeptReadBuffer) rbuf_.shrink_to_fit();
+  process();
+}
 
-  std::unique_ptr<detail::FrameWaiter> waiter;
-  bool paused = false;
-  {
-    std::lock_guard lock(mu_);
-    if (terminal_) return;  // closed locally meanwhile: the frame is dropped, reading stops
+void ConnectionImpl::process() {
+  if (socket_closed_ || in_reader_) return;
+  in_reader_ = true;
+  parse();
+  in_reader_ = false;
+  Wake wake;
+  const bool room = publish(wake);
+  if (room) read_more();
+  // Last, because a waiter may resume its coroutine right here (when this thread already runs its
+  // executor): that code may call back into this connection, which is consistent by now. What it
+  // sends meanwhile is written right after, as one batch, without a trip through the scheduler.
+  if (wake.empty()) return;
+  ConnectionImpl* outer = detail::t_delivering;
+  detail::t_delivering = this;
+  for (auto& [waiter, frame] : wake) waiter->complete(Result<Frame>(std::move(frame)), true);
+  detail::t_delivering = outer;
+  if (pump_deferred_) {
+    pump_deferred_ = false;
+    pump();
+  }
+}
+
+void ConnectionImpl::parse() {
+  want_ = 0;
+  while (!socket_closed_) {
+    if (broken_framing_ || peer_closed_) {  // nothing after a violation or the peer's close counts
+      rpos_ = rend_;
+      skip_ = 0;
+      break;
+    }
+    const std::size_t avail = rend_ - rpos_;
+    if (skip_ > 0) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(skip_, avail));
+      rpos_ += n;
+      skip_ -= n;
+      if (skip_ > 0) break;
+      continue;
+    }
+    char* p = rbuf_.get() + rpos_;
+    ws::FrameHeader header;
+    const std::size_t head = ws::parse_header(p, avail, header);
+    if (head == 0) {
+      if (avail > 0) want_ = ws::kMaxHeaderBytes;
+      break;
+    }
+    if (auto why = ws::header_violation(header, role_ == Role::listener); !why.empty()) {
+      protocol_violation(why);
+      break;
+    }
+    const bool control = header.opcode >= ws::kClose;
+    if (!control) {
+      const bool continuation = header.opcode == ws::kContinuation;
+      if (continuation && message_opcode_ == 0) {
+        protocol_violation("continuation frame without a message to continue");
+        break;
+      }
+      if (!continuation && message_opcode_ != 0) {
+        protocol_violation("new message before the fragmented one was finished");
+        break;
+      }
+      const std::uint64_t message_size = (continuation ? message_.size() : 0) + header.length;
+      if (close_queued_ || message_size > options_.max_message_size) {
+        // Closing (data is no longer delivered) or too big: drop the payload unread, keep parsing so
+        // the peer's close frame is still seen.
+        if (!close_queued_) {
+          fail_connection(
+              Error{ErrorCode::DecodeFailure,
+                    fmt::format("message from the peer exceeds max_message_size ({} bytes)",
+                                options_.max_message_size)},
+              ws::close_code::kTooBig,
+              fmt::format("message exceeds max_message_size ({} bytes)", options_.max_message_size));
+        }
+        message_.clear();
+        message_opcode_ = header.fin ? 0 : (continuation ? message_opcode_ : header.opcode);
+        rpos_ += head;
+        skip_ = header.length;
+        continue;
+      }
+    }
+    if (avail - head < header.length) {
+      want_ = head + static_cast<std::size_t>(header.length);
+      break;
+    }
+    char* payload = p + head;
+    const auto size = static_cast<std::size_t>(header.length);
+    if (header.masked) ws::apply_mask(payload, size, header.mask);
+    rpos_ += head + size;
+    if (control) {
+      on_control_frame(header.opcode, payload, size);
+    } else {
+      on_data_frame(header, payload);
+    }
+  }
+  if (rpos_ == rend_) rpos_ = rend_ = 0;
+}
+
+void ConnectionImpl::on_data_frame(const ws::FrameHeader& header, const char* payload) {
+  const std::string_view data(payload, static_cast<std::size_t>(header.length));
+  if (header.opcode != ws::kContinuation) {
+    if (header.fin) {
+      deliver_message(header.opcode, data);  // the common case: no reassembly, one copy
+      return;
+    }
+    message_opcode_ = header.opcode;
+    message_.assign(data);
+    return;
+  }
+  message_.append(data);
+  if (!header.fin) return;
+  const std::uint8_t opcode = message_opcode_;
+  message_opcode_ = 0;
+  deliver_message(opcode, message_);
+  message_.clear();
+  if (message_.capacity() > kKeptBuffer) message_.shrink_to_fit();
+}
+
+void ConnectionImpl::deliver_message(std::uint8_t opcode, std::string_view message) {
+  if (opcode != ws::kBinary) {
+    fail_connection(Error{ErrorCode::DecodeFailure, "malformed frame: expected a binary message, got text"},
+                    ws::close_code::kProtocolError);
+    return;
+  }
+  Result<detail::FrameView> view = detail::decode_frame(message);
+  if (!view) {
+    fail_connection(std::move(view.error()), ws::close_code::kProtocolError);
+    return;
+  }
+  parsed_.push_back(Frame{view->lane, std::string(view->data)});
+}
+
+void ConnectionImpl::on_control_frame(std::uint8_t opcode, const char* payload, std::size_t size) {
+  switch (opcode) {
+    case ws::kPing: queue_control(ws::kPong, std::string_view(payload, size)); return;
+    case ws::kPong: ping_pending_ = false; return;
+    default: break;
+  }
+  // A close frame: [code: 2 bytes, big endian][reason: UTF-8], or empty.
+  std::uint16_t code = ws::close_code::kNoStatus;
+  std::string_view text;
+  if (size == 1) {
+    protocol_violation("close frame with a 1-byte body");
+    return;
+  }
+  if (size >= 2) {
+    code = static_cast<std::uint16_t>(static_cast<unsigned char>(payload[0]) << 8 |
+                                      static_cast<unsigned char>(payload[1]));
+    text = std::string_view(payload + 2, size - 2);
+    if (!ws::valid_close_code(code)) {
+      protocol_violation(fmt::format("invalid close code {}", code));
+      return;
+    }
+    if (!ws::valid_utf8(text)) {
+      protocol_violation("close reason is not UTF-8");
+      return;
+    }
+  }
+  publish_now();  // what arrived before the close frame is received before the end
+  set_terminal(Error{ErrorCode::Unavailable, describe_peer_close(code, text)}, false);
+  peer_closed_ = true;
+  if (close_written_) {
+    close_socket();  // our close was answered: the handshake is complete
+  } else if (!close_queued_) {
+    start_close(code == ws::close_code::kNoStatus ? ws::close_code::kNormal : code, {});  // the echo
+  }
+}
+
+void ConnectionImpl::protocol_violation(std::string_view why) {
+  fail_connection(Error{ErrorCode::DecodeFailure, fmt::format("WebSocket protocol error: {}", why)},
+                  ws::close_code::kProtocolError, {}, true);
+}
+
+void ConnectionImpl::prepare_buffer() {
+  const std::size_t pending = rend_ - rpos_;
+  if (pending == 0) rpos_ = rend_ = 0;
+  if (pending == 0 && rcap_ > kKeptBuffer && want_ <= kReadChunk) {
+    rbuf_ = std::make_unique_for_overwrite<char[]>(kReadChunk);  // a big message went by: give it back
+    rcap_ = kReadChunk;
+  }
+  const std::size_t needed = std::max(want_, pending + kMinReadRoom);
+  if (rcap_ - rpos_ >= needed) return;
+  if (needed > rcap_) {
+    const std::size_t capacity = std::max(needed, std::min(rcap_ * 2, needed + kKeptBuffer));
+    auto bigger = std::make_unique_for_overwrite<char[]>(capacity);
+    std::memcpy(bigger.get(), rbuf_.get() + rpos_, pending);
+    rbuf_ = std::move(bigger);
+    rcap_ = capacity;
+  } else {
+    std::memmove(rbuf_.get(), rbuf_.get() + rpos_, pending);
+  }
+  rpos_ = 0;
+  rend_ = pending;
+}
+
+bool ConnectionImpl::publish(Wake& wake) {
+  std::lock_guard lock(mu_);
+  if (terminal_) {  // closing: what arrives now is not delivered
+    parsed_.clear();
+    return true;
+  }
+  for (auto& frame : parsed_) {
     if (!frame_waiters_.empty()) {
-      waiter = std::move(frame_waiters_.front());
+      wake.emplace_back(std::move(frame_waiters_.front()), std::move(frame));
       frame_waiters_.pop_front();
     } else {
       in_bytes_ += frame.data.size() + kFrameHeaderBytes;
       in_.push_back(std::move(frame));
-      if (in_bytes_ >= options_.receive_queue_limit) paused = reading_paused_ = true;
     }
   }
-  if (!paused) read_next();
-  if (waiter) waiter->complete(std::move(frame));
+  parsed_.clear();
+  if (in_bytes_ >= options_.receive_queue_limit) {
+    reading_paused_ = true;
+    return false;
+  }
+  return true;
 }
 
-void ConnectionImpl::on_read_error(beast::error_code ec) {
-  Error error;
-  if (ec == websocket::error::closed) {
-    error = Error{ErrorCode::Unavailable, describe_peer_close(ws_.reason())};
-  } else if (ec == websocket::error::message_too_big) {  // a frame length beyond 2^63: not ours to read
-    error = Error{
-        ErrorCode::DecodeFailure,
-        fmt::format("message from the peer exceeds max_message_size ({} bytes)", options_.max_message_size)};
-  } else if (ec == beast::error::timeout) {
-    error = Error{ErrorCode::Unavailable,
-                  fmt::format("connection timed out: nothing received from the peer for {} ms",
-                              options_.idle_timeout.count())};
-  } else {
-    error = Error{ErrorCode::Unavailable, fmt::format("connection lost: {}", ec.message())};
-  }
-  set_terminal(std::move(error), false);
-  close_socket();
+void ConnectionImpl::publish_now() {
+  Wake wake;
+  publish(wake);
+  for (auto& [waiter, frame] : wake) waiter->complete(Result<Frame>(std::move(frame)), false);
 }
 
 std::optional<Result<Frame>> ConnectionImpl::try_receive_locked(bool& resume_reading) {
@@ -263,8 +389,28 @@ std::optional<Result<Frame>> ConnectionImpl::try_receive() {
   return ready;
 }
 
+Result<std::size_t> ConnectionImpl::try_receive_some(std::vector<Frame>& out, std::size_t max) {
+  bool resume = false;
+  std::size_t moved = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (in_.empty() && terminal_) return std::unexpected(*terminal_);
+    for (; moved < max && !in_.empty(); ++moved) {
+      in_bytes_ -= in_.front().data.size() + kFrameHeaderBytes;
+      out.push_back(std::move(in_.front()));
+      in_.pop_front();
+    }
+    if (reading_paused_ && in_bytes_ <= options_.receive_queue_limit / 2 && !terminal_) {
+      reading_paused_ = false;
+      resume = true;
+    }
+  }
+  if (resume) resume_reading();
+  return moved;
+}
+
 void ConnectionImpl::resume_reading() {
-  asio::post(ws_.get_executor(), [self = shared_from_this()] { self->read_next(); });
+  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->process(); });
 }
 
 template <class Token>
@@ -284,116 +430,12 @@ auto ConnectionImpl::async_receive(Token&& token) {
         if (!ready) return;
         if (resume) self->resume_reading();
         FrameWaiterImpl<Handler> direct(std::move(handler));
-        direct.complete(std::move(*ready));
+        direct.complete(std::move(*ready), false);  // never inside the initiation
       },
       token);
 }
 
-// ---- sending --------------------------------------------------------------------------------------
-
-Result<void> ConnectionImpl::send(PayloadType lane, std::string& data) {
-  const std::size_t size = data.size() + kFrameHeaderBytes;
-  if (size > options_.max_message_size || data.size() > std::numeric_limits<std::uint32_t>::max()) {
-    return fail(ErrorCode::InvalidArgument,
-                fmt::format("frame of {} bytes exceeds max_message_size ({} bytes)", size,
-                            options_.max_message_size));
-  }
-  if (!PayloadType_IsValid(lane)) {
-    return fail(ErrorCode::InvalidArgument, fmt::format("unknown lane {}", static_cast<int>(lane)));
-  }
-  bool wake = false;
-  {
-    std::lock_guard lock(mu_);
-    if (terminal_) return fail(ErrorCode::Unavailable, terminal_->message);
-    if (out_bytes_ != 0 && out_bytes_ + size > options_.send_queue_limit) {
-      return fail(ErrorCode::ConnectionNotReady,
-                  fmt::format("send queue full ({} bytes queued, limit {}): co_await wait_writable()",
-                              out_bytes_, options_.send_queue_limit));
-    }
-    out_.push_back(
-        Outgoing{detail::encode_header(lane, static_cast<std::uint32_t>(data.size())), std::move(data)});
-    out_bytes_ += size;
-    if (!writer_active_) wake = writer_active_ = true;
-  }
-  if (wake) asio::post(ws_.get_executor(), [self = shared_from_this()] { self->write_batch(); });
-  return {};
-}
-
-void ConnectionImpl::write_batch() {
-  {
-    std::lock_guard lock(mu_);
-    if (terminal_ || out_.empty()) {
-      writer_active_ = false;
-      out_.clear();
-      return;
-    }
-    batch_.swap(out_);
-  }
-  batch_index_ = 0;
-  batch_bytes_ = 0;
-
-  // Several messages at once: hold the segments back until the last one is written, so the batch
-  // leaves in as few packets as possible (TCP_NODELAY would otherwise send one per message).
-  if (batch_.size() > 1) set_cork(true);
-  write_next();
-}
-
-void ConnectionImpl::write_next() {
-  Outgoing& message = batch_[batch_index_];
-  wbufs_[0] = asio::buffer(message.header);
-  wbufs_[1] = asio::buffer(message.data);
-  ws_.async_write(wbufs_,
-                  [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
-}
-
-void ConnectionImpl::on_write(beast::error_code ec) {
-  if (!ec) {
-    batch_bytes_ += batch_[batch_index_].data.size() + kFrameHeaderBytes;
-    if (++batch_index_ < batch_.size() && !closed_.load(std::memory_order_relaxed)) {
-      write_next();
-      return;
-    }
-  }
-  if (corked_) set_cork(false);
-  batch_.clear();
-  if (ec) {
-    {
-      std::lock_guard lock(mu_);
-      writer_active_ = false;
-    }
-    set_terminal(
-        Error{ErrorCode::Unavailable, fmt::format("connection lost: write failed: {}", ec.message())}, false);
-    close_socket();
-    return;
-  }
-  std::vector<std::unique_ptr<detail::ReadyWaiter>> ready;
-  bool more = false;
-  {
-    std::lock_guard lock(mu_);
-    if (!terminal_) {
-      out_bytes_ -= batch_bytes_;
-      for (auto it = ready_waiters_.begin(); it != ready_waiters_.end();) {
-        if (writable_locked(it->first)) {
-          ready.push_back(std::move(it->second));
-          it = ready_waiters_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      more = !out_.empty();
-    }
-    if (!more) writer_active_ = false;
-  }
-  for (auto& waiter : ready) waiter->complete();
-  if (more) write_batch();
-}
-
-void ConnectionImpl::set_cork(bool on) {
-  int value = on ? 1 : 0;
-  auto fd = ws_.next_layer().socket().native_handle();
-  if (fd >= 0) ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &value, sizeof value);
-  corked_ = on;
-}
+// ---- sending: see connection_write.cpp ------------------------------------------------------
 
 bool ConnectionImpl::writable_locked(std::size_t frame_bytes) const {
   return terminal_ || out_bytes_ == 0 ||
@@ -429,6 +471,39 @@ std::size_t ConnectionImpl::queued_bytes() const {
   return out_bytes_;
 }
 
+// ---- idle detection -------------------------------------------------------------------------------
+
+void ConnectionImpl::arm_idle_timer() {
+  if (options_.idle_timeout.count() <= 0 || close_queued_ || socket_closed_) return;
+  // No per-message timer: a tick every idle_timeout/2 compares activity counts.
+  timer_.expires_after(options_.idle_timeout / 2);
+  timer_.async_wait([self = shared_from_this()](error_code ec) { self->on_timer(ec); });
+}
+
+void ConnectionImpl::on_timer(error_code ec) {
+  if (ec || socket_closed_) return;  // cancelled, or re-armed for another purpose
+  if (close_queued_) {
+    close_socket();  // the peer did not finish the closing handshake in time
+    return;
+  }
+  if (activity_ != activity_seen_) {
+    activity_seen_ = activity_;
+    quiet_ticks_ = 0;
+    ping_pending_ = false;
+  } else if (++quiet_ticks_ >= 2) {
+    set_terminal(Error{ErrorCode::Unavailable,
+                       fmt::format("connection timed out: nothing received from the peer for {} ms",
+                                   options_.idle_timeout.count())},
+                 false);
+    close_socket();
+    return;
+  } else if (options_.keep_alive_pings && !ping_pending_) {
+    ping_pending_ = true;
+    queue_control(ws::kPing, {});
+  }
+  arm_idle_timer();
+}
+
 // ---- closing --------------------------------------------------------------------------------------
 
 bool ConnectionImpl::set_terminal(Error error, bool drop_received) {
@@ -448,43 +523,73 @@ bool ConnectionImpl::set_terminal(Error error, bool drop_received) {
     frame_waiters.swap(frame_waiters_);
     ready_waiters.swap(ready_waiters_);
   }
-  for (auto& waiter : frame_waiters) waiter->complete(Result<Frame>(std::unexpect, error));
+  for (auto& waiter : frame_waiters) waiter->complete(Result<Frame>(std::unexpect, error), false);
   for (auto& waiter : ready_waiters) waiter.second->complete();
   return true;
 }
 
-void ConnectionImpl::fail_connection(Error error, std::uint16_t code, std::string close_reason) {
+void ConnectionImpl::fail_connection(Error error, std::uint16_t code, std::string close_reason,
+                                     bool broken_framing) {
   if (close_reason.empty()) close_reason = error.message;
+  publish_now();  // the frames before the bad one are received first
+  if (broken_framing) broken_framing_ = true;
   if (set_terminal(std::move(error), false)) start_close(code, std::move(close_reason));
 }
 
 void ConnectionImpl::close(std::string_view reason) {
   if (!set_terminal(Error{ErrorCode::Unavailable, fmt::format("connection closed: {}", reason)}, true))
     return;
-  asio::post(ws_.get_executor(), [self = shared_from_this(), text = std::string(reason)]() mutable {
-    self->start_close(websocket::close_code::normal, std::move(text));
+  asio::post(stream_.get_executor(), [self = shared_from_this(), text = std::string(reason)]() mutable {
+    self->start_close(ws::close_code::kNormal, std::move(text));
   });
 }
 
 void ConnectionImpl::start_close(std::uint16_t code, std::string reason) {
-  if (close_started_) return;
-  close_started_ = true;
-  if (!ws_.is_open()) {
-    close_socket();
+  if (close_queued_ || socket_closed_) return;
+  if (!started_) {
+    close_socket();  // still in the opening handshake: there is no WebSocket to close politely
     return;
   }
-  idle_timer_.cancel();
-  detail::set_closing_timeout(ws_, options_);
-  websocket::close_reason close_reason;
-  close_reason.code = code;
-  auto text = detail::close_reason_text(reason);
-  close_reason.reason.assign(text.data(), text.size());
-  ws_.async_close(close_reason, [self = shared_from_this()](beast::error_code) { self->close_socket(); });
+  std::string body(2, '\0');
+  body[0] = static_cast<char>(code >> 8);
+  body[1] = static_cast<char>(code & 0xff);
+  body += ws::close_reason_text(reason);
+  queue_control(ws::kClose, body);
+  close_queued_ = true;
+  // The closing handshake is bounded; the same timer ticked for idle detection until now.
+  if (options_.handshake_timeout.count() > 0) {
+    timer_.expires_after(options_.handshake_timeout);
+    timer_.async_wait([self = shared_from_this()](error_code ec) { self->on_timer(ec); });
+  } else {
+    timer_.cancel();
+  }
+  // Read on until the peer's close frame, even if a full receive queue had paused the reader.
+  bool paused;
+  {
+    std::lock_guard lock(mu_);
+    paused = reading_paused_;
+    reading_paused_ = false;
+  }
+  if (paused) resume_reading();
+}
+
+void ConnectionImpl::after_close_written() {
+  if (peer_closed_) {
+    close_socket();  // we echoed the peer's close: done
+  } else if (broken_framing_) {
+    // The peer's bytes cannot be parsed any more, so its close frame would not be recognised: shut
+    // down our side and read until its EOF (or the closing deadline).
+    error_code ec;
+    stream_.socket().shutdown(asio::socket_base::shutdown_send, ec);
+  }
+  // Otherwise the reader waits for the peer's close frame.
 }
 
 void ConnectionImpl::close_socket() {
-  idle_timer_.cancel();
-  ws_.next_layer().close();
+  if (socket_closed_) return;
+  socket_closed_ = true;
+  timer_.cancel();
+  stream_.close();
 }
 
 // ---- Connection -----------------------------------------------------------------------------------
@@ -506,6 +611,21 @@ asio::awaitable<Result<Frame>> Connection::receive() {
     ready.emplace(std::move(received));
   }
   co_return std::move(*ready);
+}
+
+asio::awaitable<Result<std::size_t>> Connection::receive_some(std::vector<Frame>& out, std::size_t max) {
+  std::shared_ptr<ConnectionImpl> impl = impl_;
+  Result<std::size_t> result = impl->try_receive_some(out, max);
+  if (result && *result == 0 && max > 0) {
+    Result<Frame> first = co_await impl->async_receive(asio::use_awaitable);
+    if (first) {
+      out.push_back(std::move(*first));
+      result = 1 + impl->try_receive_some(out, max - 1).value_or(0);
+    } else {
+      result = std::unexpected(std::move(first.error()));
+    }
+  }
+  co_return result;
 }
 
 asio::awaitable<void> Connection::wait_writable(std::size_t frame_bytes) {

@@ -1,17 +1,20 @@
 #pragma once
 // The state behind a Connection (internal to actr_wire).
 //
-// Beast state (the stream, the read buffer, the batch being written) is touched only on the
-// connection's strand. Queues, waiters and the terminal error sit behind a small mutex so that send()
-// and receive() work from any thread without a hop when there is nothing to wait for.
+// Beast does the HTTP upgrade only (dial.cpp, listener.cpp); after it the connection frames RFC 6455
+// messages itself on the raw socket (ws_codec.hpp), because Beast's websocket::stream costs one
+// composed operation, one system call and several executor hops per message, while the peer wire
+// wants to read and write many small messages per system call (docs/wire.md).
+//
+// Socket state (the read buffer, the batch being written, control frames, timers) is touched only on
+// the connection's strand. Queues, waiters and the terminal error sit behind a small mutex so that
+// send() and receive() work from any thread without a hop when there is nothing to wait for.
 
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/websocket/stream.hpp>
 
-#include <array>
 #include <atomic>
 #include <deque>
 #include <memory>
@@ -22,53 +25,52 @@
 
 #include "actr/wire/websocket.hpp"
 #include "framing.hpp"
+#include "ws_codec.hpp"
 
 namespace actr::wire {
 
-namespace detail {
-// deflateSupported=false: per-message deflate is not offered, accepted or even compiled in.
-using WsStream = boost::beast::websocket::stream<boost::beast::tcp_stream, false>;
+class ConnectionImpl;
 
-/// A suspended receive(): completed once, on its own executor.
+namespace detail {
+/// A suspended receive(): completed once, on its own executor. `may_run_inline` lets the handler run
+/// on the calling thread when that thread already runs the handler's executor (no post).
 struct FrameWaiter {
   virtual ~FrameWaiter() = default;
-  virtual void complete(Result<Frame> result) = 0;
+  virtual void complete(Result<Frame> result, bool may_run_inline) = 0;
 };
 /// A suspended wait_writable().
 struct ReadyWaiter {
   virtual ~ReadyWaiter() = default;
   virtual void complete() = 0;
 };
-
-/// Settings shared by both roles, applied before the opening handshake.
-void configure_stream(WsStream& ws);
-/// Switches from the handshake deadline to an open connection: no Beast timers (Beast's idle timeout
-/// re-arms a timer on every read; ConnectionImpl keeps its own idle tick instead).
-void set_open_timeouts(WsStream& ws);
-/// Bounds the closing handshake by options.handshake_timeout.
-void set_closing_timeout(WsStream& ws, const Options& options);
-/// Cuts a close reason to the 123 bytes a close frame can carry, on a UTF-8 boundary.
-std::string_view close_reason_text(std::string_view reason);
+/// The connection whose reader is resuming receive() waiters inline on this thread (it is then on that
+/// connection's strand), so a send() from the resumed code can leave the write to it.
+inline thread_local ConnectionImpl* t_delivering = nullptr;
 }  // namespace detail
 
 class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
  public:
-  /// `stream` must be bound to a strand; it becomes the connection's strand.
-  ConnectionImpl(boost::beast::tcp_stream stream, Options options);
+  /// The dialer is the WebSocket client: it masks what it sends and expects unmasked frames.
+  enum class Role { dialer, listener };
 
-  detail::WsStream& ws() { return ws_; }
-  boost::beast::tcp_stream& tcp() { return ws_.next_layer(); }
+  /// `stream` must be bound to a strand; it becomes the connection's strand. The opening handshake
+  /// runs on `stream()` before start().
+  ConnectionImpl(boost::beast::tcp_stream stream, Role role, Options options);
+
+  boost::beast::tcp_stream& stream() { return stream_; }
 
   /// Call once, on the strand, after the opening handshake: records the peer and starts the reader.
-  void start(ActrId peer);
+  /// `early` holds bytes the peer sent right behind its handshake message (already read from the
+  /// socket by the HTTP parser): the first frames.
+  void start(ActrId peer, std::string_view early);
   const ActrId& peer() const { return peer_; }
 
   Result<void> send(PayloadType lane, std::string& data);  // moves from `data` on success
   std::optional<Result<Frame>> try_receive();
-  std::optional<Result<Frame>> try_receive_locked(bool& resume_reading);
+  /// Moves up to `max` queued frames to `out`: how many, or the terminal error when none is queued.
+  Result<std::size_t> try_receive_some(std::vector<Frame>& out, std::size_t max);
   template <class Token>
   auto async_receive(Token&& token);
-  bool writable_locked(std::size_t frame_bytes) const;
   bool writable(std::size_t frame_bytes) const;
   template <class Token>
   auto async_wait_writable(std::size_t frame_bytes, Token&& token);
@@ -79,44 +81,105 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
 
  private:
   struct Outgoing {
-    detail::FrameHeader header;
+    PayloadType lane;
     std::string data;
   };
+  /// A piece of the gather write: bytes in staging_ (ext == nullptr) or a payload by reference.
+  struct Segment {
+    const char* ext;
+    std::size_t offset;
+    std::size_t size;
+  };
 
-  // Strand only.
-  void read_next();
-  void on_read(boost::beast::error_code ec, std::size_t bytes);
-  void on_read_error(boost::beast::error_code ec);
-  void write_batch();
-  void write_next();
-  void on_write(boost::beast::error_code ec);
-  void set_cork(bool on);
-  void start_close(std::uint16_t code, std::string reason);
-  void arm_idle_timer();
-  void on_idle_tick(boost::beast::error_code ec);
-  void close_socket();
-  /// Fails the connection from the strand: records `error` and closes with `code` and `close_reason`
-  /// (the error message when empty).
-  void fail_connection(Error error, std::uint16_t code, std::string close_reason = {});
+  std::optional<Result<Frame>> try_receive_locked(bool& resume_reading);
+  bool writable_locked(std::size_t frame_bytes) const;
 
-  /// Records the terminal error once (false if one was already recorded) and completes every waiter.
-  bool set_terminal(Error error, bool drop_received);
+  // ---- strand only ----
+  // Reading: one async_read_some into rbuf_, then every complete frame in it is parsed.
+  void read_more();
+  void on_read(boost::system::error_code ec, std::size_t bytes);
+  /// Parses what is buffered, hands the frames over and reads on (unless the receive queue is full).
+  void process();
+  /// Parses the complete frames in rbuf_ (unmasking in place) into parsed_.
+  void parse();
+  void on_data_frame(const ws::FrameHeader& header, const char* payload);
+  void on_control_frame(std::uint8_t opcode, const char* payload, std::size_t size);
+  void deliver_message(std::uint8_t opcode, std::string_view message);
+  /// Makes room in rbuf_ for `want_` bytes from rpos_ (compacting or growing), or gives memory back.
+  void prepare_buffer();
+  /// Protocol violation in the byte stream: DecodeFailure, close 1002, nothing more is parsed.
+  void protocol_violation(std::string_view why);
+  /// Hands parsed frames to waiters and the receive queue; the waiters to complete go to `wake`.
+  /// Returns false when the receive queue is full (the reader pauses).
+  using Wake = std::vector<std::pair<std::unique_ptr<detail::FrameWaiter>, Frame>>;
+  bool publish(Wake& wake);
+  /// publish() with the waiters completed by posting: for failure paths in the middle of a parse.
+  void publish_now();
   void resume_reading();
 
-  detail::WsStream ws_;
+  // Writing: one batch (control frames, then queued messages) per system call where possible.
+  void request_write();
+  void pump();
+  bool build_batch();
+  void encode_message(Outgoing& message);
+  void add_staging_segment(std::size_t offset, std::size_t size);
+  /// Writes what is left of wbufs_ without blocking; the bytes written, or an error.
+  std::size_t write_now(boost::system::error_code& ec);
+  void batch_written();
+  void write_failed(boost::system::error_code ec);
+  void queue_control(std::uint8_t opcode, std::string_view payload);
+  ws::MaskKey next_mask();
+
+  // Closing.
+  void start_close(std::uint16_t code, std::string reason);
+  void after_close_written();
+  void arm_idle_timer();
+  void on_timer(boost::system::error_code ec);
+  void close_socket();
+  /// Fails the connection from the strand: publishes the frames parsed so far, records `error` and
+  /// closes with `code` and `close_reason` (the error message when empty). With `broken_framing` the
+  /// byte stream cannot be parsed any further: after the close frame the socket is shut down.
+  void fail_connection(Error error, std::uint16_t code, std::string close_reason = {},
+                       bool broken_framing = false);
+  /// Records the terminal error once (false if one was already recorded) and completes every waiter.
+  bool set_terminal(Error error, bool drop_received);
+
+  boost::beast::tcp_stream stream_;
+  const Role role_;
   Options options_;
   ActrId peer_;
 
-  // Strand only.
-  boost::beast::flat_buffer rbuf_;
+  // Strand only: reading. rbuf_ is uninitialized storage (no memset when it grows for a big frame).
+  std::unique_ptr<char[]> rbuf_;
+  std::size_t rcap_ = 0;
+  std::size_t rpos_ = 0;    // first unparsed byte
+  std::size_t rend_ = 0;    // end of the bytes read
+  std::size_t want_ = 0;    // bytes from rpos_ that the next frame needs (0: none pending)
+  std::uint64_t skip_ = 0;  // payload bytes still to drop unread (a frame refused or ignored)
+  bool waiting_read_ = false;
+  bool in_reader_ = false;
+  std::string message_;              // a fragmented message being reassembled
+  std::uint8_t message_opcode_ = 0;  // its opcode; 0 while no fragmented message is open
+  std::vector<Frame> parsed_;
+  // Strand only: writing.
   std::vector<Outgoing> batch_;
-  std::size_t batch_index_ = 0;
   std::size_t batch_bytes_ = 0;
-  std::array<boost::asio::const_buffer, 2> wbufs_;
-  bool corked_ = false;
-  bool close_started_ = false;
-  // Idle detection without a per-message timer: a tick every idle_timeout/2 compares activity counts.
-  boost::asio::steady_timer idle_timer_;
+  std::string control_;  // encoded control frames waiting for the next batch
+  std::vector<char> staging_;
+  std::vector<Segment> segments_;
+  std::vector<boost::asio::const_buffer> wbufs_;
+  std::size_t wbuf_index_ = 0;
+  bool close_in_batch_ = false;
+  bool pump_deferred_ = false;  // send() ran inside process()'s deliveries: pump right after them
+  std::uint64_t mask_state_;
+  // Strand only: lifecycle.
+  bool started_ = false;
+  bool close_queued_ = false;  // our close frame is queued: nothing follows it
+  bool close_written_ = false;
+  bool peer_closed_ = false;     // the peer's close frame arrived
+  bool broken_framing_ = false;  // drop everything read; shut down after the close frame
+  bool socket_closed_ = false;
+  boost::asio::steady_timer timer_;  // idle ticks while open, the closing deadline while closing
   std::uint64_t activity_ = 0;
   std::uint64_t activity_seen_ = 0;
   int quiet_ticks_ = 0;

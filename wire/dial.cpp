@@ -1,4 +1,4 @@
-// Dialer side of the WebSocket wire.
+// Dialer side of the WebSocket wire: TCP connect and the HTTP upgrade (Beast), then ConnectionImpl.
 
 #include <fmt/format.h>
 #include <boost/asio/co_spawn.hpp>
@@ -6,8 +6,17 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
 
+#include <array>
+#include <random>
 #include <vector>
 
 #include "actr/protocol/encoding.hpp"
@@ -19,7 +28,6 @@ namespace actr::wire {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
-namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -50,7 +58,35 @@ std::string short_body(std::string_view body) {
   return out.empty() ? "(no reason given)" : out;
 }
 
-Error declined(const std::string& address, const websocket::response_type& response) {
+using Response = http::response<http::string_body>;
+
+std::string make_sec_websocket_key() {
+  std::random_device random;
+  std::array<std::uint32_t, 4> nonce{};
+  for (auto& word : nonce) word = random();
+  return base64_encode(std::string_view(reinterpret_cast<const char*>(nonce.data()), sizeof nonce));
+}
+
+bool has_token(beast::string_view field, std::string_view token) {
+  for (auto item : http::token_list(field)) {
+    if (beast::iequals(item, bsv(token))) return true;
+  }
+  return false;
+}
+
+/// What is wrong with a 101 answer (RFC 6455 section 4.1), or an empty string.
+std::string check_upgrade_answer(const Response& response, const std::string& key) {
+  if (!beast::iequals(response[http::field::upgrade], "websocket")) return "101 without Upgrade: websocket";
+  if (!has_token(response[http::field::connection], "upgrade")) return "101 without Connection: upgrade";
+  auto accept = response[http::field::sec_websocket_accept];
+  if (std::string_view(accept.data(), accept.size()) != ws::accept_key(key)) {
+    return "wrong Sec-WebSocket-Accept";
+  }
+  if (!response[http::field::sec_websocket_extensions].empty()) return "unrequested WebSocket extension";
+  return {};
+}
+
+Error declined(const std::string& address, const Response& response) {
   auto status = response.result();
   std::string body = short_body(response.body());
   switch (status) {
@@ -117,23 +153,41 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> dial(asio::any_io_executor 
   boost::system::error_code option_ec;
   stream.socket().set_option(tcp::no_delay(true), option_ec);
 
-  auto impl = std::make_shared<ConnectionImpl>(std::move(stream), request.options);
-  impl->ws().set_option(websocket::stream_base::decorator(
-      [source = std::move(request.source_hex),
-       credential = std::move(request.credential_base64)](websocket::request_type& upgrade) {
-        upgrade.set(http::field::user_agent, "actr-cpp");
-        upgrade.set(bsv(kSourceIdHeader), source);
-        upgrade.set(bsv(kCredentialHeader), credential);
-      }));
-  websocket::response_type response;
-  co_await impl->ws().async_handshake(response, address->host_header, address->target, token);
-  if (ec == websocket::error::upgrade_declined) co_return std::unexpected(declined(where, response));
+  // Beast writes the upgrade request and parses the answer; the frames after it are ours.
+  auto impl =
+      std::make_shared<ConnectionImpl>(std::move(stream), ConnectionImpl::Role::dialer, request.options);
+  beast::tcp_stream& http_stream = impl->stream();
+  const std::string key = make_sec_websocket_key();
+  http::request<http::empty_body> upgrade(http::verb::get, bsv(address->target), 11);
+  upgrade.set(http::field::host, address->host_header);
+  upgrade.set(http::field::upgrade, "websocket");
+  upgrade.set(http::field::connection, "Upgrade");
+  upgrade.set(http::field::sec_websocket_key, key);
+  upgrade.set(http::field::sec_websocket_version, "13");
+  upgrade.set(http::field::user_agent, "actr-cpp");
+  upgrade.set(bsv(kSourceIdHeader), request.source_hex);
+  upgrade.set(bsv(kCredentialHeader), request.credential_base64);
+  co_await http::async_write(http_stream, upgrade, token);
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.header_limit(16 * 1024);
+  parser.body_limit(64 * 1024);
+  if (!ec) co_await http::async_read(http_stream, buffer, parser, token);
   if (ec == beast::error::timeout) co_return timed_out("WebSocket handshake");
   if (ec) {
     co_return fail(ErrorCode::Unavailable,
                    fmt::format("WebSocket handshake with {} failed: {}", where, ec.message()));
   }
-  impl->start(std::move(request.target));
+  const auto& response = parser.get();
+  if (response.result() != http::status::switching_protocols)
+    co_return std::unexpected(declined(where, response));
+  if (std::string why = check_upgrade_answer(response, key); !why.empty()) {
+    impl->close("bad upgrade answer");
+    co_return fail(ErrorCode::Unavailable, fmt::format("WebSocket handshake with {} failed: {}", where, why));
+  }
+  auto early = buffer.cdata();  // frames the listener sent right behind its 101
+  impl->start(std::move(request.target),
+              std::string_view(static_cast<const char*>(early.data()), early.size()));
   co_return std::make_shared<Connection>(std::move(impl));
 }
 

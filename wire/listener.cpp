@@ -8,10 +8,13 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include <vector>
 
@@ -150,12 +153,13 @@ Result<AIdCredential> ListenerImpl::decode_credential(std::string_view header) {
 asio::awaitable<void> ListenerImpl::upgrade(std::shared_ptr<ListenerImpl> self, tcp::socket socket) {
   boost::system::error_code option_ec;
   socket.set_option(tcp::no_delay(true), option_ec);
-  auto impl = std::make_shared<ConnectionImpl>(beast::tcp_stream(std::move(socket)), self->options_);
+  auto impl = std::make_shared<ConnectionImpl>(beast::tcp_stream(std::move(socket)),
+                                               ConnectionImpl::Role::listener, self->options_);
   if (!self->track(impl)) {
     impl->close("listener stopped");
     co_return;
   }
-  beast::tcp_stream& stream = impl->tcp();
+  beast::tcp_stream& stream = impl->stream();
   stream.expires_after(self->options_.handshake_timeout);
 
   beast::error_code ec;
@@ -172,8 +176,13 @@ asio::awaitable<void> ListenerImpl::upgrade(std::shared_ptr<ListenerImpl> self, 
 
   std::optional<Refusal> refusal;
   ActrId peer;
+  auto key = request[http::field::sec_websocket_key];
   if (!websocket::is_upgrade(request)) {
     refusal = Refusal{http::status::bad_request, "expected a WebSocket upgrade request"};
+  } else if (auto raw = base64_decode(std::string_view(key.data(), key.size())); !raw || raw->size() != 16) {
+    refusal = Refusal{http::status::bad_request, "missing or malformed Sec-WebSocket-Key"};
+  } else if (request[http::field::sec_websocket_version] != "13") {
+    refusal = Refusal{http::status::upgrade_required, "unsupported Sec-WebSocket-Version (expected 13)"};
   } else {
     auto source_field = request[beast::string_view(kSourceIdHeader.data(), kSourceIdHeader.size())];
     auto credential_field = request[beast::string_view(kCredentialHeader.data(), kCredentialHeader.size())];
@@ -203,6 +212,8 @@ asio::awaitable<void> ListenerImpl::upgrade(std::shared_ptr<ListenerImpl> self, 
   if (refusal) {
     http::response<http::string_body> response(refusal->status, request.version());
     response.set(http::field::content_type, "text/plain; charset=utf-8");
+    if (refusal->status == http::status::upgrade_required)
+      response.set(http::field::sec_websocket_version, "13");
     response.keep_alive(false);
     response.body() = refusal->reason + "\n";
     response.prepare_payload();
@@ -212,14 +223,19 @@ asio::awaitable<void> ListenerImpl::upgrade(std::shared_ptr<ListenerImpl> self, 
     co_return;
   }
 
-  impl->ws().set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& response) { response.set(http::field::server, "actr-cpp"); }));
-  co_await impl->ws().async_accept(request, token);
+  // The 101 by hand: from here on the connection frames messages itself (connection_impl.hpp).
+  const std::string answer = fmt::format(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: {}\r\nServer: actr-cpp\r\n\r\n",
+      ws::accept_key(std::string_view(key.data(), key.size())));
+  auto answer_buffer = asio::buffer(answer);
+  co_await asio::async_write(stream, answer_buffer, token);
   if (ec) {
     impl->close("WebSocket accept failed");
     co_return;
   }
-  impl->start(std::move(peer));
+  auto early = buffer.cdata();  // frames a caller sent right behind its request
+  impl->start(std::move(peer), std::string_view(static_cast<const char*>(early.data()), early.size()));
   if (!impl->is_open()) co_return;  // stopped while accepting
   self->on_connection_(std::make_shared<Connection>(impl));
 }

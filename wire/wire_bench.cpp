@@ -3,7 +3,7 @@
 //
 //   actr_wire_bench [--json FILE] [--payload BYTES] [--rounds N] [--calls N] [--inflight N]
 //
-// Latency: one call in flight, `rounds` round trips, p50/p99 in microseconds.
+// Latency: one call in flight, `rounds` round trips, p50/p99 in microseconds and calls per second.
 // Throughput: `inflight` calls kept in flight until `calls` have completed; calls per second.
 // The echo side and the calling side each run their own io_context on their own thread.
 
@@ -49,7 +49,8 @@ struct Settings {
 struct Figures {
   double p50_us = 0;
   double p99_us = 0;
-  double calls_per_s = 0;
+  double calls_per_s = 0;      // `inflight` calls in flight
+  double seq_calls_per_s = 0;  // one call in flight
 };
 
 double percentile(std::vector<double> samples, double p) {
@@ -156,6 +157,7 @@ asio::awaitable<Figures> raw_client(std::uint16_t port, Settings settings) {
 
   std::vector<double> samples;
   samples.reserve(static_cast<std::size_t>(settings.rounds));
+  auto measured_from = Clock::now();
   for (int i = 0; i < settings.rounds + settings.rounds / 10; ++i) {
     auto start = Clock::now();
     auto out = asio::buffer(frame);
@@ -167,7 +169,10 @@ asio::awaitable<Figures> raw_client(std::uint16_t port, Settings settings) {
       got = reader.take_frames(false);
     }
     if (i >= settings.rounds / 10) samples.push_back(micros(Clock::now() - start));  // after warm-up
+    if (i + 1 == settings.rounds / 10) measured_from = Clock::now();
   }
+  figures.seq_calls_per_s = static_cast<double>(samples.size()) /
+                            std::chrono::duration<double>(Clock::now() - measured_from).count();
   figures.p50_us = percentile(samples, 0.50);
   figures.p99_us = percentile(samples, 0.99);
 
@@ -238,13 +243,17 @@ asio::awaitable<Figures> ws_client(std::uint16_t port, actr::ActrId target, actr
 
   std::vector<double> samples;
   samples.reserve(static_cast<std::size_t>(settings.rounds));
+  auto measured_from = Clock::now();
   for (int i = 0; i < settings.rounds + settings.rounds / 10; ++i) {
     auto start = Clock::now();
     (void)connection->send(actr::RPC_RELIABLE, std::string(payload));
     auto back = co_await connection->receive();
     if (!back) break;
     if (i >= settings.rounds / 10) samples.push_back(micros(Clock::now() - start));
+    if (i + 1 == settings.rounds / 10) measured_from = Clock::now();
   }
+  figures.seq_calls_per_s = static_cast<double>(samples.size()) /
+                            std::chrono::duration<double>(Clock::now() - measured_from).count();
   figures.p50_us = percentile(samples, 0.50);
   figures.p99_us = percentile(samples, 0.99);
 
@@ -343,22 +352,27 @@ int main(int argc, char** argv) {
 
   fmt::print("wire_bench: {}-byte payload, {} round trips (1 in flight), {} calls ({} in flight)\n",
              settings.payload, settings.rounds, settings.calls, settings.inflight);
-  fmt::print("{:<12} {:>10} {:>10} {:>14}\n", "", "p50 us", "p99 us", "calls/s");
-  fmt::print("{:<12} {:>10.1f} {:>10.1f} {:>14.0f}\n", "raw tcp", raw.p50_us, raw.p99_us, raw.calls_per_s);
-  fmt::print("{:<12} {:>10.1f} {:>10.1f} {:>14.0f}\n", "websocket", ws.p50_us, ws.p99_us, ws.calls_per_s);
+  fmt::print("{:<12} {:>10} {:>10} {:>14} {:>14}\n", "", "p50 us", "p99 us", "calls/s (1)",
+             fmt::format("calls/s ({})", settings.inflight));
+  fmt::print("{:<12} {:>10.1f} {:>10.1f} {:>14.0f} {:>14.0f}\n", "raw tcp", raw.p50_us, raw.p99_us,
+             raw.seq_calls_per_s, raw.calls_per_s);
+  fmt::print("{:<12} {:>10.1f} {:>10.1f} {:>14.0f} {:>14.0f}\n", "websocket", ws.p50_us, ws.p99_us,
+             ws.seq_calls_per_s, ws.calls_per_s);
   double p50_ratio = raw.p50_us > 0 ? ws.p50_us / raw.p50_us : 0;
   double rate_ratio = raw.calls_per_s > 0 ? ws.calls_per_s / raw.calls_per_s : 0;
-  fmt::print("{:<12} {:>10.2f} {:>10} {:>14.2f}\n", "ws / raw", p50_ratio, "", rate_ratio);
+  double seq_ratio = raw.seq_calls_per_s > 0 ? ws.seq_calls_per_s / raw.seq_calls_per_s : 0;
+  fmt::print("{:<12} {:>10.2f} {:>10} {:>14.2f} {:>14.2f}\n", "ws / raw", p50_ratio, "", seq_ratio,
+             rate_ratio);
 
   if (!settings.json.empty()) {
     std::ofstream out(settings.json);
     out << fmt::format(
         "{{\"payload_bytes\": {}, \"inflight\": {}, \"tcp_p50_us\": {:.2f}, \"tcp_p99_us\": {:.2f}, "
-        "\"tcp_calls_per_s\": {:.0f}, \"ws_p50_us\": {:.2f}, \"ws_p99_us\": {:.2f}, \"ws_calls_per_s\": "
-        "{:.0f}, "
+        "\"tcp_calls_per_s\": {:.0f}, \"tcp_seq_calls_per_s\": {:.0f}, \"ws_p50_us\": {:.2f}, "
+        "\"ws_p99_us\": {:.2f}, \"ws_calls_per_s\": {:.0f}, \"ws_seq_calls_per_s\": {:.0f}, "
         "\"ws_over_tcp_p50\": {:.3f}, \"ws_over_tcp_calls_per_s\": {:.3f}}}\n",
-        settings.payload, settings.inflight, raw.p50_us, raw.p99_us, raw.calls_per_s, ws.p50_us, ws.p99_us,
-        ws.calls_per_s, p50_ratio, rate_ratio);
+        settings.payload, settings.inflight, raw.p50_us, raw.p99_us, raw.calls_per_s, raw.seq_calls_per_s,
+        ws.p50_us, ws.p99_us, ws.calls_per_s, ws.seq_calls_per_s, p50_ratio, rate_ratio);
     if (!out) {
       fmt::print(stderr, "cannot write {}\n", settings.json);
       return 1;

@@ -8,7 +8,8 @@
 // where data is an encoded RpcEnvelope (RPC lanes) or DataChunk (stream lanes). See docs/wire.md.
 //
 // Threading: every function here may be called from any thread. A Connection serializes its own state
-// on a private strand; completions of receive()/wait_writable() resume the caller on its own executor.
+// on a private strand; completions of receive()/wait_writable() resume the caller on its own executor
+// (directly, without a post, when a frame arrives on a thread that already runs that executor).
 
 #include <actr/actr.pb.h>
 #include <actr/options.pb.h>
@@ -22,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "actr/protocol/error.hpp"
 
@@ -82,6 +84,11 @@ class Connection {
   /// The next frame, in arrival order. After the last frame: Unavailable with the close reason, or
   /// DecodeFailure when the peer sent a malformed or oversize message (the connection is then closed).
   boost::asio::awaitable<Result<Frame>> receive();
+  /// Moves the frames that have arrived, up to `max`, to the end of `out` in arrival order and returns
+  /// how many; waits like receive() while none has. After the last frame: the error receive() returns.
+  /// One lock for the whole batch, for readers that drain a busy connection.
+  boost::asio::awaitable<Result<std::size_t>> receive_some(std::vector<Frame>& out,
+                                                           std::size_t max = SIZE_MAX);
 
   /// Closes the connection: frames not yet written are discarded, pending receive() and wait_writable()
   /// calls complete, and the WebSocket close frame carries `reason`. Idempotent.

@@ -32,10 +32,14 @@ wait_for "$work/signal.log" "listening on"
 grep "listening on" "$work/signal.log"
 secret=$(sed -n 's/.*dev realm 1 secret: \([0-9a-f]*\).*/\1/p' "$work/signal.log")
 
-"$build/examples/echo/actr-echo-server" --secret "$secret" >"$work/server.log" 2>&1 &
+# Both nodes build themselves from their files (actr.toml, manifest.toml, manifest.lock.toml);
+# the realm secret comes from the environment, as actr.toml's realm.secret_env says.
+export ACTR_REALM_SECRET=$secret
+"$build/examples/echo/actr-echo-server" --config "$root/examples/echo/config/server/actr.toml" \
+  >"$work/server.log" 2>&1 &
 pids+=($!)
 wait_for "$work/server.log" "ready"
 grep "ready" "$work/server.log"
 
-"$build/examples/echo/actr-echo-client" --secret "$secret" --calls 2000
+"$build/examples/echo/actr-echo-client" --config "$root/examples/echo/config/client/actr.toml" --calls 2000
 echo "== done: stopping the server and actr-signal"

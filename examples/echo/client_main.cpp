@@ -1,5 +1,7 @@
 // actr-echo-client: a host application whose actor discovers an echo server through actr-signal,
 // calls it over a WebSocket direct connection, and reports what it saw.
+//   actr-echo-client --secret S [--signaling URL --calls N]
+//   ACTR_REALM_SECRET=S actr-echo-client --config examples/echo/config/client/actr.toml
 
 #include <algorithm>
 #include <cstdio>
@@ -48,7 +50,18 @@ int main(int argc, char** argv) {
   app.add_option("--calls", calls, "echo calls to time");
   CLI11_PARSE(app, argc, argv);
 
-  actr::Node node(options.node_config(actr::make_actr_type("acme", "echo-client", "1.0.0")));
+  actr::NodeConfig config;
+  if (!options.config.empty()) {
+    auto loaded = options.node_config_from_files();
+    if (!loaded) {
+      std::fprintf(stderr, "actr-echo-client: %s\n", loaded.error().to_string().c_str());
+      return 2;
+    }
+    config = std::move(*loaded);
+  } else {
+    config = options.node_config(actr::make_actr_type("acme", "echo-client", "1.0.0"));
+  }
+  actr::Node node(config);
   auto actor = node.start(std::make_shared<DemoClient>());
   if (!actor) {
     std::fprintf(stderr, "actr-echo-client: %s\n", actor.error().to_string().c_str());

@@ -1,5 +1,7 @@
 // actr-echo-server: the echo actor as its own process. It registers with actr-signal, accepts
 // direct WebSocket connections, and serves until SIGINT/SIGTERM.
+//   actr-echo-server --secret S [--signaling URL --listen-host H ...]
+//   ACTR_REALM_SECRET=S actr-echo-server --config examples/echo/config/server/actr.toml
 
 #include <actr/config/fingerprint.hpp>
 
@@ -22,11 +24,21 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts: they inherit it
 
-  auto config = options.node_config(actr::make_actr_type("acme", "echo", "1.0.0"));
-  const auto& service = *google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
-      std::string(echo::v1::EchoServiceHandler::kServiceName));
-  config.remote->service = actr::config::service_registration(service);
-  config.remote->service_spec = actr::config::make_service_spec(service);
+  actr::NodeConfig config;
+  if (!options.config.empty()) {  // type, service, listener, ACL and logging from the files
+    auto loaded = options.node_config_from_files();
+    if (!loaded) {
+      std::fprintf(stderr, "actr-echo-server: %s\n", loaded.error().to_string().c_str());
+      return 2;
+    }
+    config = std::move(*loaded);
+  } else {
+    config = options.node_config(actr::make_actr_type("acme", "echo", "1.0.0"));
+    const auto& service = *google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+        std::string(echo::v1::EchoServiceHandler::kServiceName));
+    config.remote->service = actr::config::service_registration(service);
+    config.remote->service_spec = actr::config::make_service_spec(service);
+  }
   actr::Node node(config);
   auto actor = node.start(std::make_shared<echo::EchoWorkload>());
   if (!actor) {

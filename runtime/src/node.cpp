@@ -38,7 +38,7 @@ Node::~Node() {
     core_->shutdown();
     if (!core_->wait_stopped(config_.shutdown_grace + std::chrono::seconds(2))) {
       spdlog::warn("node {} did not stop in time; abandoning its remaining work",
-                   to_string(core_->self_id()));
+                   to_string(core_->current_id()));
     }
     threads_->stop();
   }
@@ -63,7 +63,7 @@ Result<ActorRef> Node::start(std::shared_ptr<Workload> workload) {
   return ActorRef(core_);
 }
 
-const ActrId& ActorRef::id() const { return core_->self_id(); }
+ActrId ActorRef::id() const { return core_->current_id(); }
 
 boost::asio::any_io_executor ActorRef::executor() const { return core_->strand(); }
 

@@ -79,12 +79,23 @@ Result<EnvelopePtr> NodeCore::make_envelope(Direction direction, Outbound messag
   if (direction == DIRECTION_REQUEST) envelope->timeout_ms = message.options.timeout.count();
   envelope->caller = std::move(caller);
   envelope->metadata = std::move(message.options.metadata);
+  if (!message.options.request_id.empty()) envelope->request_id = std::move(message.options.request_id);
   envelope->trace = parent ? parent->child() : TraceContext::new_trace();
   return envelope;
 }
 
 Error NodeCore::not_running() const {
-  return Error{ErrorCode::Unavailable, fmt::format("actor {} is not running", to_string(self_id_))};
+  return Error{ErrorCode::Unavailable, fmt::format("actor {} is not running", to_string(current_id()))};
+}
+
+ActrId NodeCore::current_id() const {
+  std::lock_guard lock(id_mutex_);
+  return self_id_;
+}
+
+void NodeCore::set_self_id(ActrId id) {
+  std::lock_guard lock(id_mutex_);
+  self_id_ = std::move(id);
 }
 
 bool NodeCore::on_strand() const {
@@ -402,7 +413,10 @@ asio::awaitable<Result<void>> NodeCore::start_remote() {
     auto started = wire::Listener::start(
         strand_, remote.ws_listen_host, remote.ws_listen_port,
         [self](ActrId claimed, AIdCredential credential) {
-          return self->verify_peer(std::move(claimed), std::move(credential));
+          // The listener may call from its own executor (threads > 1): signaling state is the
+          // strand's, so the check runs there and the answer comes back to the listener.
+          return asio::co_spawn(self->strand_, self->verify_peer(std::move(claimed), std::move(credential)),
+                                asio::use_awaitable);
         },
         [peers = peers_](std::shared_ptr<wire::Connection> connection) {
           peers->adopt(std::move(connection));
@@ -410,7 +424,8 @@ asio::awaitable<Result<void>> NodeCore::start_remote() {
     if (!started) co_return std::unexpected(std::move(started.error()));
     listener_ = std::move(*started);
     const auto& host = remote.ws_advertised_host.empty() ? remote.ws_listen_host : remote.ws_advertised_host;
-    request.set_ws_address(fmt::format("ws://{}:{}", host, listener_->port()));
+    request.set_ws_address(fmt::format(
+        "ws://{}:{}", host, remote.ws_advertised_port ? remote.ws_advertised_port : listener_->port()));
   }
   if (!remote.lock_file.empty() && std::filesystem::exists(remote.lock_file)) {
     auto lock = config::load_lock_file(remote.lock_file);
@@ -434,9 +449,10 @@ asio::awaitable<Result<void>> NodeCore::start_remote() {
   });
   signaling_->on_actr_up(
       [this](const ActrId& actor) { asio::co_spawn(strand_, notify_actr_up(actor), asio::detached); });
+  signaling_->on_reregistered([this](const ActrId& id) { set_self_id(id); });
   auto registered = co_await signaling_->start(std::move(request));
   if (!registered) co_return std::unexpected(std::move(registered.error()));
-  self_id_ = registered->actr_id();
+  set_self_id(registered->actr_id());
   spdlog::info("registered as {}{}", to_string(self_id_),
                listener_ ? fmt::format(", direct connect on port {}", listener_->port()) : std::string());
   co_return Result<void>{};

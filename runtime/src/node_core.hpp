@@ -31,7 +31,10 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
 
   NodeCore(asio::io_context& io, NodeConfig config);
 
+  /// On the strand (the only writer: registration and re-registration run there).
   const ActrId& self_id() const { return self_id_; }
+  /// From any thread.
+  ActrId current_id() const;
   const Strand& strand() const { return strand_; }
   const NodeConfig& config() const { return config_; }
   State state() const { return state_.load(std::memory_order_acquire); }
@@ -109,6 +112,7 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   asio::awaitable<void> notify_actr_up(ActrId actor);
   Result<std::string> dependency_fingerprint(const ActrType& type) const;
   void set_state(State state);
+  void set_self_id(ActrId id);
   /// Gives the envelope its sequence number, which keys the pending table.
   void number(Envelope& envelope);
 
@@ -116,6 +120,7 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   NodeConfig config_;
   Strand strand_;
   InlineResumer resumer_;
+  mutable std::mutex id_mutex_;  // guards self_id_ writes, and reads off the strand
   ActrId self_id_;
   std::string request_id_prefix_;  // 16 lowercase hex digits
   std::atomic<std::uint64_t> request_counter_{0};

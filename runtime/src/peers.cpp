@@ -15,6 +15,7 @@ namespace actr::detail {
 namespace {
 
 constexpr int kDialAttempts = 3;
+constexpr int kResendAttempts = 3;
 
 bool is_rpc_lane(PayloadType lane) { return lane == RPC_RELIABLE || lane == RPC_SIGNAL; }
 
@@ -88,6 +89,12 @@ std::optional<std::uint64_t> Peers::our_sequence(std::string_view request_id) co
   return sequence;
 }
 
+std::optional<std::uint64_t> Peers::pending_sequence(const std::string& request_id) const {
+  if (auto sequence = our_sequence(request_id)) return sequence;
+  if (auto it = custom_ids_.find(request_id); it != custom_ids_.end()) return it->second;
+  return std::nullopt;
+}
+
 std::shared_ptr<PeerLink> Peers::add_link(std::shared_ptr<wire::Connection> connection) {
   auto link = std::make_shared<PeerLink>();
   link->peer = connection->peer();
@@ -156,7 +163,7 @@ asio::awaitable<Result<std::shared_ptr<PeerLink>>> Peers::link_to(const ActrId& 
   co_return result;
 }
 
-asio::awaitable<Result<void>> Peers::send_frame(PeerLink& link, PayloadType lane, std::string bytes,
+asio::awaitable<Result<void>> Peers::send_frame(PeerLink& link, PayloadType lane, std::string& bytes,
                                                 Clock::time_point deadline) {
   Result<void> sent = fail(ErrorCode::Unavailable, "not sent");
   for (;;) {
@@ -169,21 +176,43 @@ asio::awaitable<Result<void>> Peers::send_frame(PeerLink& link, PayloadType lane
 
 asio::awaitable<Result<Payload>> Peers::request(ActrId target, EnvelopePtr envelope) {
   auto self = shared_from_this();
-  auto link = co_await link_to(target, envelope->deadline);
-  if (!link) co_return std::unexpected(std::move(link.error()));
   auto bytes = encode_frame(*envelope);
   if (!bytes) co_return std::unexpected(std::move(bytes.error()));
   auto sequence = envelope->sequence;
+  // A request_id the caller chose (CallOptions::request_id) does not spell our sequence: the
+  // answer finds its pending entry through this map instead.
+  bool custom_id = !our_sequence(envelope->request_id);
+  if (custom_id) custom_ids_[envelope->request_id] = sequence;
   auto reply = core_.wait_reply(sequence, envelope->deadline);
-  auto sent = co_await send_frame(**link, envelope->lane, std::move(*bytes), envelope->deadline);
-  if (!sent) co_return std::unexpected(std::move(sent.error()));
-  if (!(*link)->connection->is_open()) {
-    co_return fail(ErrorCode::Unavailable,
-                   fmt::format("connection to {} closed while sending", (*link)->peer_text));
+  // A frame the wire refused because the link closed was never sent: send it again, same
+  // request_id, over a fresh link while the deadline allows. A frame the wire accepted rides its
+  // link; if that link dies the call fails at once (see drop).
+  Result<std::shared_ptr<PeerLink>> link = fail(ErrorCode::Unavailable, "not connected");
+  Result<void> sent = fail(ErrorCode::Unavailable, "not sent");
+  for (int attempt = 0; attempt < kResendAttempts; ++attempt) {
+    link = co_await link_to(target, envelope->deadline);
+    if (!link) break;
+    sent = co_await send_frame(**link, envelope->lane, *bytes, envelope->deadline);
+    if (sent || sent.error().code != ErrorCode::Unavailable || (*link)->connection->is_open()) break;
+    drop(*link, sent.error().message);  // forget it now, so link_to dials a fresh one
+    if (Clock::now() >= envelope->deadline) break;
   }
-  (*link)->in_flight.insert(sequence);
-  auto result = co_await std::move(reply);
-  (*link)->in_flight.erase(sequence);
+  Result<Payload> result = fail(ErrorCode::Unavailable, "not sent");
+  if (!link) {
+    result = std::unexpected(std::move(link.error()));
+  } else if (!sent) {
+    result = std::unexpected(std::move(sent.error()));
+  } else if (!(*link)->connection->is_open()) {
+    result = fail(ErrorCode::Unavailable,
+                  fmt::format("connection to {} closed while sending", (*link)->peer_text));
+  } else {
+    (*link)->in_flight.insert(sequence);
+    result = co_await std::move(reply);
+    (*link)->in_flight.erase(sequence);
+  }
+  if (auto it = custom_ids_.find(envelope->request_id);
+      custom_id && it != custom_ids_.end() && it->second == sequence)
+    custom_ids_.erase(it);
   co_return result;
 }
 
@@ -193,7 +222,7 @@ asio::awaitable<Result<void>> Peers::tell(ActrId target, EnvelopePtr envelope) {
   if (!link) co_return std::unexpected(std::move(link.error()));
   auto bytes = encode_frame(*envelope);
   if (!bytes) co_return std::unexpected(std::move(bytes.error()));
-  co_return co_await send_frame(**link, envelope->lane, std::move(*bytes), envelope->deadline);
+  co_return co_await send_frame(**link, envelope->lane, *bytes, envelope->deadline);
 }
 
 asio::awaitable<Result<void>> Peers::send_chunk(ActrId target, DataChunk chunk, PayloadType lane,
@@ -203,7 +232,8 @@ asio::awaitable<Result<void>> Peers::send_chunk(ActrId target, DataChunk chunk, 
   if (!link) co_return std::unexpected(std::move(link.error()));
   if (!chunk.IsInitialized())
     co_return fail(ErrorCode::InvalidArgument, "DataChunk: " + chunk.InitializationErrorString());
-  co_return co_await send_frame(**link, lane, chunk.SerializeAsString(), deadline);
+  std::string bytes = chunk.SerializeAsString();
+  co_return co_await send_frame(**link, lane, bytes, deadline);
 }
 
 asio::awaitable<void> Peers::read_loop(std::shared_ptr<PeerLink> link) {
@@ -252,7 +282,7 @@ asio::awaitable<void> Peers::on_frame(std::shared_ptr<PeerLink> link, wire::Fram
     case DIRECTION_REQUEST:
     case DIRECTION_TELL: on_request(link, std::move(message), frame.lane); break;
     case DIRECTION_RESPONSE: {
-      auto sequence = our_sequence(message.request_id());
+      auto sequence = pending_sequence(message.request_id());
       if (!sequence) break;  // not ours, or long gone
       if (message.has_error()) {
         core_.complete_pending(*sequence, std::unexpected(error_from_proto(message.error())));
@@ -286,9 +316,13 @@ void Peers::on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope messag
   }
   std::string key = link->peer_text + '|' + message.request_id();
   if (auto it = seen_.find(key); it != seen_.end()) {
-    // A retry of something we already have: answer from the cache, never run it twice.
-    if (is_request && it->second.response)
-      link->connection->send(RPC_RELIABLE, std::string(*it->second.response));
+    // A retry of something we already have: answer from the cache, never run it twice. While the
+    // first is still running, the retry's link gets the answer too when it comes.
+    if (is_request && it->second.response) {
+      (void)link->connection->send(RPC_RELIABLE, std::string(*it->second.response));
+    } else if (is_request) {
+      it->second.waiters.push_back(link);
+    }
     return;
   }
   seen_.emplace(key, Seen{});
@@ -336,8 +370,14 @@ void Peers::reply(const Envelope& request, Result<Payload> result) {
   }
   auto& link = *request.reply_via;
   std::string encoded = response.SerializeAsString();
-  if (auto it = seen_.find(link.peer_text + '|' + request.request_id); it != seen_.end())
+  if (auto it = seen_.find(link.peer_text + '|' + request.request_id); it != seen_.end()) {
     it->second.response = encoded;
+    for (auto& weak : std::exchange(it->second.waiters, {})) {
+      auto waiter = weak.lock();
+      if (waiter && waiter.get() != &link && waiter->connection->is_open())
+        (void)waiter->connection->send(RPC_RELIABLE, std::string(encoded));
+    }
+  }
   if (link.connection->is_open()) {
     if (auto sent = link.connection->send(RPC_RELIABLE, std::move(encoded)); !sent) {
       spdlog::warn("reply to {} not sent: {}", link.peer_text, sent.error().to_string());

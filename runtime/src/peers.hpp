@@ -8,6 +8,8 @@
 #include <deque>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "actr/wire/websocket.hpp"
 #include "envelope.hpp"
@@ -49,14 +51,18 @@ class Peers : public std::enable_shared_from_this<Peers> {
   asio::awaitable<void> on_frame(std::shared_ptr<PeerLink> link, wire::Frame frame);
   void on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope message, PayloadType lane);
   void send_response(PeerLink& link, RpcEnvelope response);
-  asio::awaitable<Result<void>> send_frame(PeerLink& link, PayloadType lane, std::string bytes,
+  /// `bytes` is moved from only when the wire accepts the frame, so a refused one can be re-sent.
+  asio::awaitable<Result<void>> send_frame(PeerLink& link, PayloadType lane, std::string& bytes,
                                            Clock::time_point deadline);
   void drop(const std::shared_ptr<PeerLink>& link, const std::string& why);
   std::optional<std::uint64_t> our_sequence(std::string_view request_id) const;
+  /// The pending-table key of an answer: our own request_id form, or a caller-chosen one.
+  std::optional<std::uint64_t> pending_sequence(const std::string& request_id) const;
 
   /// Answers to recent requests, so a retried request_id is answered, not run again.
   struct Seen {
-    std::optional<std::string> response;  // encoded RESPONSE; nullopt while the handler runs
+    std::optional<std::string> response;           // encoded RESPONSE; nullopt while the handler runs
+    std::vector<std::weak_ptr<PeerLink>> waiters;  // links a repeat came on while it ran
   };
   static constexpr std::size_t kSeenLimit = 65'536;
 
@@ -65,6 +71,7 @@ class Peers : public std::enable_shared_from_this<Peers> {
   std::unordered_map<ActrId, std::shared_ptr<PeerLink>> links_;
   std::unordered_map<ActrId, std::string> addresses_;
   std::unordered_map<ActrId, std::shared_ptr<WaitList>> dialing_;
+  std::unordered_map<std::string, std::uint64_t> custom_ids_;  // caller-chosen request_id → sequence
   std::unordered_map<std::string, Seen> seen_;
   std::deque<std::string> seen_order_;
 };

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -99,7 +100,8 @@ SignalingClient::SignalingClient(Strand strand, SignalingSettings settings,
       settings_(std::move(settings)),
       mailbox_backlog_(std::move(mailbox_backlog)),
       outbox_ready_(strand),
-      disconnected_(strand) {
+      disconnected_(strand),
+      reregistered_(strand) {
   envelope_prefix_ = fmt::format("{:08x}", std::random_device{}());
 }
 
@@ -127,6 +129,7 @@ asio::awaitable<Result<SignalingClient::Ok>> SignalingClient::start(RegisterRequ
   auto self = shared_from_this();
   auto registered = co_await post_register(request);
   if (!registered) co_return registered;
+  register_request_ = std::move(request);
   registration_ = *registered;
   signing_keys_[registration_.signing_key_id()] = registration_.signing_pubkey();
   if (auto opened = co_await open_socket(); !opened) co_return std::unexpected(std::move(opened.error()));
@@ -233,6 +236,11 @@ asio::awaitable<void> SignalingClient::read_loop(std::shared_ptr<Ws> ws) {
         } else {
           reply(fail(ErrorCode::Internal, "signaling answered without a server_to_actr payload"));
         }
+      } else if (envelope.has_envelope_error() && !stopping_ &&
+                 envelope.envelope_error().code() ==
+                     static_cast<std::uint32_t>(ErrorCode::PermissionDenied)) {
+        // An answer nobody waits for (a Ping's) refusing our credential: the registration is gone.
+        spawn_reregister(error_from_proto(envelope.envelope_error()).message);
       }
       continue;
     }
@@ -267,13 +275,64 @@ asio::awaitable<void> SignalingClient::keep_connected() {
     co_await disconnected_.wait(Clock::now() + jittered(backoff));  // stop() wakes it early
     if (stopping_) break;
     auto opened = co_await open_socket();
+    if (!opened && opened.error().code == ErrorCode::PermissionDenied && !stopping_) {
+      // The server does not know our credential any more (e.g. it lost its data): register anew.
+      auto again = co_await reregister(opened.error().message);
+      if (again && !stopping_ && !ws_) opened = co_await open_socket();
+    }
     if (opened) {
       spdlog::info("signaling reconnected as {}", to_string(id()));
       backoff = kFirstBackoff;
+      asio::co_spawn(strand_, resubscribe(), asio::detached);
     } else {
       spdlog::warn("signaling reconnect failed: {}", opened.error().to_string());
       backoff = std::min(backoff * 2, kMaxBackoff);
     }
+  }
+}
+
+void SignalingClient::spawn_reregister(std::string why) {
+  auto again = [self = shared_from_this(), why = std::move(why)]() -> asio::awaitable<void> {
+    (void)co_await self->reregister(why);
+  };
+  asio::co_spawn(strand_, std::move(again), asio::detached);
+}
+
+asio::awaitable<Result<void>> SignalingClient::reregister(std::string why) {
+  auto self = shared_from_this();
+  if (reregistering_) {  // someone is at it: share the outcome
+    co_await reregistered_.wait(Clock::now() + settings_.request_timeout * 2);
+    co_return Result<void>{};
+  }
+  reregistering_ = true;
+  spdlog::warn("registration of {} lost ({}); registering again", to_string(id()), why);
+  auto registered = co_await post_register(register_request_);
+  reregistering_ = false;
+  reregistered_.notify_all();
+  if (!registered) {
+    spdlog::warn("registering again failed: {}", registered.error().to_string());
+    co_return std::unexpected(std::move(registered.error()));
+  }
+  registration_ = std::move(*registered);
+  signing_keys_.clear();  // a server that lost our registration may have new keys under old ids
+  signing_keys_[registration_.signing_key_id()] = registration_.signing_pubkey();
+  spdlog::info("registered again as {}", to_string(id()));
+  if (on_reregistered_) on_reregistered_(id());
+  if (auto ws = ws_) lost(ws, "registered again");  // reopen with the new credential
+  disconnected_.notify_all();                       // and let renew_loop start from the new expiry
+  co_return Result<void>{};
+}
+
+asio::awaitable<void> SignalingClient::resubscribe() {
+  auto self = shared_from_this();
+  auto types = subscriptions_;
+  for (const auto& type : types) {
+    signaling::ActrToSignaling payload;
+    *payload.mutable_subscribe_actr_up_request()->mutable_target_type() = type;
+    auto answer = co_await request(std::move(payload));
+    if (!answer)
+      spdlog::warn("renewing the actr_up subscription to {}: {}", to_string(type),
+                   answer.error().to_string());
   }
 }
 
@@ -326,6 +385,13 @@ asio::awaitable<void> SignalingClient::renew_loop() {
                                                   : response.has_error()
                                                       ? error_from_proto(response.error()).to_string()
                                                       : "bad answer");
+    bool refused = !body
+                       ? body.error().code == ErrorCode::PermissionDenied
+                       : response.has_error() && response.error().code() ==
+                                                     static_cast<std::uint32_t>(ErrorCode::PermissionDenied);
+    if (refused && !stopping_) {  // the server does not know us any more: register anew
+      if (co_await reregister("credential renewal refused")) continue;
+    }
     co_await disconnected_.wait(Clock::now() + jittered(backoff));
     backoff = std::min(backoff * 2, std::chrono::milliseconds(30'000));
   }
@@ -411,6 +477,8 @@ asio::awaitable<Result<void>> SignalingClient::subscribe_actr_up(const ActrType&
   if (answer->has_subscribe_actr_up_response() && answer->subscribe_actr_up_response().has_error()) {
     co_return std::unexpected(error_from_proto(answer->subscribe_actr_up_response().error()));
   }
+  if (std::find(subscriptions_.begin(), subscriptions_.end(), type) == subscriptions_.end())
+    subscriptions_.push_back(type);
   co_return Result<void>{};
 }
 

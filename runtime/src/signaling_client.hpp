@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "envelope.hpp"
 #include "wait_list.hpp"
@@ -51,6 +52,11 @@ class SignalingClient : public std::enable_shared_from_this<SignalingClient> {
   asio::awaitable<Result<std::string>> signing_key(std::uint32_t key_id);
   asio::awaitable<Result<void>> subscribe_actr_up(const ActrType& type);
   void on_actr_up(std::function<void(const ActrId&)> callback) { on_actr_up_ = std::move(callback); }
+  /// Called (on the strand) when the registration was lost for good and the node registered
+  /// again: a new ActrId and credential. Direct wires already open keep working.
+  void on_reregistered(std::function<void(const ActrId&)> callback) {
+    on_reregistered_ = std::move(callback);
+  }
 
  private:
   using Ws = boost::beast::websocket::stream<boost::beast::tcp_stream>;
@@ -64,6 +70,12 @@ class SignalingClient : public std::enable_shared_from_this<SignalingClient> {
   asio::awaitable<void> keep_connected();
   asio::awaitable<void> renew_loop();
   void lost(std::shared_ptr<Ws> ws, const std::string& why);
+  /// POST /ais/register again with the first request (same ws_address, ACL, service); one at a
+  /// time: a second caller waits for the first's outcome.
+  asio::awaitable<Result<void>> reregister(std::string why);
+  void spawn_reregister(std::string why);
+  /// Subscriptions end with the signaling connection: a reconnect renews them.
+  asio::awaitable<void> resubscribe();
   void send(signaling::SignalingEnvelope envelope);
   asio::awaitable<Result<signaling::SignalingToActr>> await_reply(std::string envelope_id);
   std::string next_envelope_id();
@@ -72,11 +84,16 @@ class SignalingClient : public std::enable_shared_from_this<SignalingClient> {
   SignalingSettings settings_;
   std::function<float()> mailbox_backlog_;
   std::function<void(const ActrId&)> on_actr_up_;
+  std::function<void(const ActrId&)> on_reregistered_;
+  RegisterRequest register_request_;
   Ok registration_;
+  std::vector<ActrType> subscriptions_;
+  bool reregistering_ = false;
   std::shared_ptr<Ws> ws_;
   std::deque<std::string> outbox_;
   WaitList outbox_ready_;
   WaitList disconnected_;
+  WaitList reregistered_;
   std::unordered_map<std::string, Reply> replies_;
   std::unordered_map<std::uint32_t, std::string> signing_keys_;
   std::uint64_t envelope_counter_ = 0;

@@ -281,5 +281,71 @@ TEST_F(InProcess, ManyConcurrentCallersAllAnswered) {
   }
 }
 
+TEST_F(InProcess, CallersOnEveryKindOfExecutorWithSeveralNodeThreads) {
+  // Threads on the node make its executor a real strand; callers come from plain threads
+  // (call_sync), from coroutines on the strand (replies resume them inline) and from another
+  // io_context (their resumption is posted back to it). Every call is answered with its own text.
+  auto config = test_config();
+  config.threads = 3;
+  start(config);
+  constexpr int kPerCaller = 300;
+  auto sequential = [this](std::string prefix) -> asio::awaitable<int> {
+    int answered = 0;
+    for (int i = 0; i < kPerCaller; ++i) {
+      auto text = prefix + std::to_string(i);
+      auto call = actor->call(echo(text));  // named: see docs/runtime.md on g++ 12 and co_await
+      auto reply = co_await std::move(call);
+      if (reply && reply->text() == text) ++answered;
+    }
+    co_return answered;
+  };
+  asio::io_context elsewhere;
+  auto on_other_context = asio::co_spawn(elsewhere, sequential("other-"), asio::use_future);
+  std::thread other_thread([&] { elsewhere.run(); });
+  std::vector<std::future<int>> on_strand;
+  for (int c = 0; c < 4; ++c)
+    on_strand.push_back(spawn(*actor, sequential("strand" + std::to_string(c) + "-")));
+  std::vector<std::thread> blocking;
+  std::atomic<int> blocking_answered{0};
+  for (int t = 0; t < 3; ++t) {
+    blocking.emplace_back([&, t] {
+      for (int i = 0; i < kPerCaller; ++i) {
+        auto text = "thread" + std::to_string(t) + "-" + std::to_string(i);
+        auto reply = actor->call_sync(echo(text));
+        if (reply && reply->text() == text) ++blocking_answered;
+      }
+    });
+  }
+  for (auto& thread : blocking) thread.join();
+  for (auto& future : on_strand) EXPECT_EQ(future.get(), kPerCaller);
+  EXPECT_EQ(on_other_context.get(), kPerCaller);
+  other_thread.join();
+  EXPECT_EQ(blocking_answered.load(), 3 * kPerCaller);
+  EXPECT_EQ(actor->stats().requests_handled, 8u * kPerCaller);
+  EXPECT_EQ(actor->stats().pending_calls, 0u);
+}
+
+TEST_F(InProcess, BackToBackCallsOnTheStrandLetTimersRun) {
+  // A caller on the strand is resumed inline by each reply, so its calls never pass through the
+  // io_context; the scheduler still yields now and then, or this timer would never fire.
+  start();
+  auto fired = std::make_shared<std::atomic<bool>>(false);
+  auto timer = std::make_shared<asio::steady_timer>(actor->executor(), std::chrono::milliseconds(1));
+  timer->async_wait([fired](boost::system::error_code) { *fired = true; });
+  auto back_to_back = [this, fired]() -> asio::awaitable<int> {
+    int made = 0;
+    while (!*fired && made < 2'000'000) {
+      auto call = actor->call(echo("x"));
+      auto reply = co_await std::move(call);
+      if (!reply) break;
+      ++made;
+    }
+    co_return made;
+  };
+  int calls = spawn(*actor, back_to_back()).get();
+  EXPECT_TRUE(*fired) << "the timer never ran during " << calls << " back-to-back calls";
+  EXPECT_GT(calls, 0);
+}
+
 }  // namespace
 }  // namespace inproc::test

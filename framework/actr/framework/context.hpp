@@ -27,6 +27,10 @@ struct CallOptions {
 
   std::chrono::milliseconds timeout = kDefaultCallTimeout;  // covers queueing, connecting, waiting
   Metadata metadata;
+  /// Empty: the runtime makes a fresh request_id. Set it to retry a call whose answer was lost
+  /// (Unavailable after its link died): a receiver that saw this request_id from this caller
+  /// answers from its cache instead of running the request again (docs/remote.md, "Retries").
+  std::string request_id;
 };
 
 /// One outbound message as the runtime sees it.

@@ -35,8 +35,9 @@ struct RemoteConfig {
   std::string realm_secret;
   /// WebSocket direct-connect listener; an empty host means no listener (the node only dials).
   std::string ws_listen_host = "127.0.0.1";
-  std::uint16_t ws_listen_port = 0;  // 0: ephemeral
-  std::string ws_advertised_host;    // what peers dial; default ws_listen_host
+  std::uint16_t ws_listen_port = 0;      // 0: ephemeral
+  std::string ws_advertised_host;        // what peers dial; default ws_listen_host
+  std::uint16_t ws_advertised_port = 0;  // what peers dial; 0: the bound port (e.g. behind a port map)
   std::optional<std::uint32_t> heartbeat_interval_secs;
   Acl acl;              // who may call this actor (PROTOCOL.md rule); empty: same realm
   std::string service;  // "package.Service:sha256:..." (RegisterRequest.service)
@@ -69,7 +70,8 @@ class ActorRef {
  public:
   using ShellHandler = std::function<boost::asio::awaitable<Result<Payload>>(Payload request)>;
 
-  const ActrId& id() const;
+  /// This actor's id; it changes if the node has to register again (a copy: safe from any thread).
+  ActrId id() const;
   /// The workload's strand. Coroutines spawned on it call the actor without crossing threads.
   boost::asio::any_io_executor executor() const;
 

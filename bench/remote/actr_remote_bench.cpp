@@ -375,12 +375,7 @@ int drive(const rbench::Options& options) {
              report->server(), request.payload_bytes(), report->seq().calls(), report->seq().seconds(),
              request.inflight(), report->inflight().calls(), report->inflight().seconds(),
              report->stream_chunks(), request.chunk_bytes(), report->stream_seconds());
-  figures.print(stderr);
-  auto json = options.str("json", "");
-  if (!json.empty() && !figures.write(json)) {
-    fmt::print(stderr, "cannot write {}\n", json);
-    return 1;
-  }
+  if (!figures.report(options)) return 1;
   return 0;
 }
 

@@ -151,6 +151,16 @@ class Figures {
     return static_cast<bool>(out);
   }
 
+  /// Every client's last step: the figures to stderr, and to the --json file when one is given.
+  /// false (after saying why) when that file cannot be written.
+  bool report(const Options& options) const {
+    print(stderr);
+    auto json = options.str("json", "");
+    if (json.empty() || write(json)) return true;
+    fmt::print(stderr, "cannot write {}\n", json);
+    return false;
+  }
+
  private:
   std::string prefix_;
   std::string label_;

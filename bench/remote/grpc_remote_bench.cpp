@@ -305,12 +305,7 @@ int drive(const rbench::Options& options) {
       "grpc {}: {} B payload; seq {} calls in {:.2f} s; {} in flight ({} client API): {} calls in {:.2f} s\n",
       grpc::Version(), payload_bytes, seq.samples.size(), seq.seconds, inflight, client_api,
       concurrent->samples.size(), concurrent->seconds);
-  figures.print(stderr);
-  auto json = options.str("json", "");
-  if (!json.empty() && !figures.write(json)) {
-    fmt::print(stderr, "cannot write {}\n", json);
-    return 1;
-  }
+  if (!figures.report(options)) return 1;
   return 0;
 }
 

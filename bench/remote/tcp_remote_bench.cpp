@@ -378,12 +378,7 @@ int drive(const rbench::Options& options) {
              s.payload, results->seq.samples.size(), results->seq.seconds, s.inflight,
              results->inflight.samples.size(), results->inflight.seconds, results->bulk_bytes,
              results->bulk_seconds, s.chunk);
-  figures.print(stderr);
-  auto json = options.str("json", "");
-  if (!json.empty() && !figures.write(json)) {
-    fmt::print(stderr, "cannot write {}\n", json);
-    return 1;
-  }
+  if (!figures.report(options)) return 1;
   return results->bulk_mb_per_s > 0 ? 0 : 1;
 }
 

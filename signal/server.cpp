@@ -1,7 +1,6 @@
 #include "server.hpp"
 
 #include <fmt/format.h>
-#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,6 +15,7 @@
 
 #include "session.hpp"
 #include "util.hpp"
+#include "ws_codec.hpp"
 
 namespace actr::signal {
 
@@ -75,14 +75,6 @@ std::optional<HttpAnswer> check_ws_handshake(const http::request<http::string_bo
   if (version.empty()) return bad(400, "Missing Sec-WebSocket-Version");
   if (version != "13") return bad(426, "Unsupported Sec-WebSocket-Version");
   return std::nullopt;
-}
-
-std::string ws_accept_key(std::string_view key) {
-  std::string input(key);
-  input += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  return base64_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 HttpAnswer text(unsigned status, std::string body) { return {status, std::move(body) + "\n", "text/plain"}; }
@@ -281,11 +273,12 @@ asio::awaitable<void> Server::serve(beast::tcp_stream stream, std::string ip) {
         http_streams_.erase(&stream);
         auto session =
             std::make_shared<Session>(*this, stream.release_socket(), *id, std::move(credential), *verified);
+        const auto key = request[http::field::sec_websocket_key];
         // Attached before the 101 goes out: once the client sees it, others can reach it.
         session->start(
             fmt::format("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                         "Connection: upgrade\r\nSec-WebSocket-Accept: {}\r\nServer: actr-signal\r\n\r\n",
-                        ws_accept_key(std::string(request[http::field::sec_websocket_key]))));
+                        wire::ws::accept_key(std::string_view(key.data(), key.size()))));
         // The session runs on its own: this frame (HTTP buffer, parser) is freed now, which
         // keeps the memory of a connected actor small.
         auto run = run_session(std::move(session), std::move(input));

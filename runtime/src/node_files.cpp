@@ -180,6 +180,7 @@ Result<NodeFiles> load_node_files(const fs::path& actr_toml, const NodeFileOptio
     remote.ws_listen_host = node_file->websocket->listen_host;
     remote.ws_listen_port = node_file->websocket->listen_port;
     remote.ws_advertised_host = node_file->websocket->advertised_host;
+    remote.ws_advertised_port = node_file->websocket->advertised_port;
   } else {
     remote.ws_listen_host.clear();  // no [websocket]: the node only dials
   }

@@ -33,6 +33,7 @@ secret = "inline-secret"
 [websocket]
 listen = "0.0.0.0:0"
 advertised_host = "10.1.2.3"
+advertised_port = 8443
 
 [heartbeat]
 interval_secs = 3
@@ -132,6 +133,7 @@ TEST_F(NodeFilesTest, GoodFilesFillNodeAndRemoteConfig) {
   EXPECT_EQ(remote.ws_listen_host, "0.0.0.0");
   EXPECT_EQ(remote.ws_listen_port, 0);
   EXPECT_EQ(remote.ws_advertised_host, "10.1.2.3");
+  EXPECT_EQ(remote.ws_advertised_port, 8443);
   EXPECT_EQ(remote.heartbeat_interval_secs, 3u);
   ASSERT_EQ(remote.acl.rules_size(), 2);
   EXPECT_EQ(remote.acl.rules(0).permission(), AclRule::ALLOW);
@@ -160,7 +162,8 @@ TEST_F(NodeFilesTest, SecretFromTheEnvironmentAndNoListener) {
     if (name == "NODE_FILES_TEST_SECRET") return "from-env";
     return std::nullopt;
   };
-  edit("actr.toml", "[websocket]\nlisten = \"0.0.0.0:0\"\nadvertised_host = \"10.1.2.3\"\n", "");
+  edit("actr.toml",
+       "[websocket]\nlisten = \"0.0.0.0:0\"\nadvertised_host = \"10.1.2.3\"\nadvertised_port = 8443\n", "");
   auto files = load_node_files(dir / "actr.toml", options);
   ASSERT_TRUE(files) << files.error().to_string();
   EXPECT_EQ(files->config.remote->realm_secret, "from-env");
@@ -204,7 +207,7 @@ TEST_F(NodeFilesTest, ActrTomlErrorsNameFileLineAndKey) {
   EXPECT_EQ(error(), file("actr.toml") + ":4:1: missing required key 'realm.id'");
   SetUp();
   edit("actr.toml", "interval_secs = 3", "interval_secs = \"often\"");
-  EXPECT_TRUE(error().starts_with(file("actr.toml") + ":14:17: key 'heartbeat.interval_secs'")) << error();
+  EXPECT_TRUE(error().starts_with(file("actr.toml") + ":15:17: key 'heartbeat.interval_secs'")) << error();
 }
 
 TEST_F(NodeFilesTest, ManifestErrorsNameFileLineAndKey) {

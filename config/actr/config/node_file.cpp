@@ -161,6 +161,8 @@ void read_websocket(TableReader& root, NodeFile& out) {
   } else {
     listener.advertised_host = listener.listen_host;
   }
+  if (auto port = table->integer("advertised_port", 1, 65535))
+    listener.advertised_port = static_cast<std::uint16_t>(*port);
   table->finish();
   out.websocket = std::move(listener);
 }
@@ -224,10 +226,11 @@ void read_logging(TableReader& root, NodeFile& out) {
 }  // namespace
 
 std::string WsListener::ws_address(std::uint16_t bound_port) const {
+  const std::uint16_t port = advertised_port ? advertised_port : bound_port;
   // An IPv6 literal needs brackets in a URL.
   if (advertised_host.find(':') != std::string::npos)
-    return fmt::format("ws://[{}]:{}", advertised_host, bound_port);
-  return fmt::format("ws://{}:{}", advertised_host, bound_port);
+    return fmt::format("ws://[{}]:{}", advertised_host, port);
+  return fmt::format("ws://{}:{}", advertised_host, port);
 }
 
 actr::Acl NodeFile::to_acl() const {

@@ -19,11 +19,13 @@ namespace actr::config {
 
 /// [websocket]: the direct-connect listener.
 struct WsListener {
-  std::string listen_host;        // "0.0.0.0", "127.0.0.1", "::"
-  std::uint16_t listen_port = 0;  // 0 = ephemeral, chosen at bind time
-  std::string advertised_host;    // what peers dial; defaults to listen_host
+  std::string listen_host;            // "0.0.0.0", "127.0.0.1", "::"
+  std::uint16_t listen_port = 0;      // 0 = ephemeral, chosen at bind time
+  std::string advertised_host;        // what peers dial; defaults to listen_host
+  std::uint16_t advertised_port = 0;  // what peers dial; 0 = the bound port (set behind a port map)
 
-  /// RegisterRequest.ws_address once the listener is bound: "ws://<advertised_host>:<port>".
+  /// RegisterRequest.ws_address once the listener is bound: "ws://<advertised_host>:<port>", the
+  /// port being advertised_port when set, else `bound_port`.
   std::string ws_address(std::uint16_t bound_port) const;
 };
 

@@ -70,6 +70,7 @@ secret_env = "ACTR_REALM_SECRET"
 [websocket]
 listen = "0.0.0.0:0"
 advertised_host = "10.0.0.5"
+advertised_port = 443
 
 [heartbeat]
 interval_secs = 15
@@ -97,7 +98,8 @@ file = "logs/node.log"
   ASSERT_TRUE(file->websocket);
   EXPECT_EQ(file->websocket->listen_host, "0.0.0.0");
   EXPECT_EQ(file->websocket->listen_port, 0);
-  EXPECT_EQ(file->websocket->ws_address(9100), "ws://10.0.0.5:9100");
+  EXPECT_EQ(file->websocket->advertised_port, 443);
+  EXPECT_EQ(file->websocket->ws_address(9100), "ws://10.0.0.5:443");  // the mapped port, not the bound one
   EXPECT_EQ(file->heartbeat_interval_secs, 15u);
   EXPECT_EQ(file->logging.level, "debug");
   EXPECT_EQ(file->logging.file, std::filesystem::path("logs/node.log"));
@@ -128,6 +130,7 @@ from_type = "a:b:1"
   EXPECT_EQ(file->websocket->listen_host, "::1");
   EXPECT_EQ(file->websocket->listen_port, 9100);
   EXPECT_EQ(file->websocket->advertised_host, "::1");
+  EXPECT_EQ(file->websocket->advertised_port, 0);  // the bound port
   EXPECT_EQ(file->websocket->ws_address(9100), "ws://[::1]:9100");
   EXPECT_FALSE(file->acl[0].realm_id);  // no realm key = any realm
   EXPECT_EQ(*actr::config::ais_url_from_signaling("ws://h:1/signaling/ws"), "http://h:1/ais");
@@ -162,6 +165,13 @@ TEST(NodeFile, ErrorsNameFileLineAndKey) {
             "actr.toml:5:14: key 'realm.secret_env': environment variable 'NOPE' is not set");
   EXPECT_EQ(error_of("[signaling]\nurl = \"ws://h:1/x\"\n[realm]\nid = 0\nsecret = \"s\"\n"),
             "actr.toml:4:6: key 'realm.id': 0 is out of range (1..4294967295)");
+  const std::string listener = std::string(kMinimal) + "[websocket]\nlisten = \"127.0.0.1:0\"\n";
+  EXPECT_EQ(error_of(listener + "advertised_port = 0\n"),
+            "actr.toml:10:19: key 'websocket.advertised_port': 0 is out of range (1..65535)");
+  EXPECT_EQ(error_of(listener + "advertised_port = 65536\n"),
+            "actr.toml:10:19: key 'websocket.advertised_port': 65536 is out of range (1..65535)");
+  EXPECT_EQ(error_of(listener + "advertised_port = \"443\"\n"),
+            "actr.toml:10:19: key 'websocket.advertised_port': expected an integer, got a string");
   // A TOML syntax error carries toml++'s description.
   EXPECT_TRUE(error_of("[signaling\n").starts_with("actr.toml:1:")) << error_of("[signaling\n");
 }

@@ -224,8 +224,14 @@ void EmitHandler(const ServiceInfo& s, std::string& out) {
          "::actr::Context& ctx) {\n";
   for (const MethodInfo& m : s.methods) {
     out += "  if (route_key == " + Quote(m.route_key) + ") {\n";
-    out += "    auto req = std::move(request).take<" + m.request + ">();\n";
-    out += "    if (!req) co_return std::unexpected(std::move(req.error()));\n";
+    // In process the request arrives typed: read it where it lies; bytes are decoded once.
+    out += "    const " + m.request + "* req = request.get_if<" + m.request + ">();\n";
+    out += "    std::optional<" + m.request + "> decoded;\n";
+    out += "    if (!req) {\n";
+    out += "      auto ok = std::move(request).decode_into(decoded.emplace());\n";
+    out += "      if (!ok) co_return std::unexpected(std::move(ok.error()));\n";
+    out += "      req = &*decoded;\n";
+    out += "    }\n";
     out += "    auto resp = co_await this->" + m.member + "(*req, ctx);\n";
     out += "    if (!resp) co_return std::unexpected(std::move(resp.error()));\n";
     out += "    co_return ::actr::Payload::of(std::move(*resp));\n";
@@ -374,6 +380,7 @@ bool GenerateHeader(const pb::FileDescriptor& file, std::string& out, std::strin
   out += "#pragma once\n\n";
   out += "#include <actr/framework.hpp>\n\n";
   out += "#include <boost/asio/awaitable.hpp>\n";
+  out += "#include <optional>\n";
   out += "#include <string>\n";
   out += "#include <string_view>\n";
   out += "#include <utility>\n\n";

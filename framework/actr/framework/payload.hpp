@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <typeinfo>
 
 #include "actr/protocol/error.hpp"
@@ -18,15 +19,39 @@ class Payload {
   Payload() = default;
   explicit Payload(std::string bytes) : bytes_(std::move(bytes)) {}
   explicit Payload(std::unique_ptr<google::protobuf::Message> message) : message_(std::move(message)) {}
+  // A payload is moved several times along a call's path and, in process, its bytes are empty:
+  // skip the (out-of-line) string move then.
+  Payload(Payload&& other) noexcept : message_(std::move(other.message_)) {
+    if (!other.bytes_.empty()) bytes_ = std::move(other.bytes_);
+  }
+  Payload& operator=(Payload&& other) noexcept {
+    message_ = std::move(other.message_);
+    if (!other.bytes_.empty() || !bytes_.empty()) bytes_ = std::move(other.bytes_);
+    return *this;
+  }
+  Payload(const Payload&) = delete;
+  Payload& operator=(const Payload&) = delete;
 
   template <class M>
-  static Payload of(M message) {
-    return Payload(std::unique_ptr<google::protobuf::Message>(new M(std::move(message))));
+  static Payload of(M&& message) {
+    using Message = std::remove_cvref_t<M>;
+    return Payload(std::unique_ptr<google::protobuf::Message>(new Message(std::forward<M>(message))));
   }
 
   bool is_message() const { return message_ != nullptr; }
   /// The typed message, or nullptr when this holds bytes.
   const google::protobuf::Message* message() const { return message_.get(); }
+
+  /// The typed message when it already is an M (in process), else nullptr: handlers can read it
+  /// where it lies instead of moving it out.
+  template <class M>
+  const M* get_if() const {
+    return message_ && typeid(*message_) == typeid(M) ? static_cast<const M*>(message_.get()) : nullptr;
+  }
+  template <class M>
+  M* get_if() {
+    return message_ && typeid(*message_) == typeid(M) ? static_cast<M*>(message_.get()) : nullptr;
+  }
 
   /// Moves the message out when it already is an M; otherwise decodes the bytes (DecodeFailure
   /// when they are not a valid M, naming the type and size).

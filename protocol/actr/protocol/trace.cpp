@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <cstring>
 #include <random>
 
 namespace actr {
@@ -9,10 +10,12 @@ namespace {
 
 // splitmix64 seeded once per thread from the OS: trace ids need uniqueness, not secrecy.
 std::uint64_t next_random() {
-  thread_local std::uint64_t state = [] {
+  // Constant-initialized (no TLS guard on every call); seeded on first use.
+  thread_local std::uint64_t state = 0;
+  if (state == 0) [[unlikely]] {
     std::random_device device;
-    return (static_cast<std::uint64_t>(device()) << 32) ^ device();
-  }();
+    state = ((static_cast<std::uint64_t>(device()) << 32) ^ device()) | 1;
+  }
   std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -22,9 +25,10 @@ std::uint64_t next_random() {
 template <std::size_t N>
 void fill_random_nonzero(std::array<std::uint8_t, N>& bytes) {
   do {
+    static_assert(N % 8 == 0);
     for (std::size_t i = 0; i < N; i += 8) {
       std::uint64_t r = next_random();
-      for (std::size_t j = 0; j < 8 && i + j < N; ++j) bytes[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
+      std::memcpy(bytes.data() + i, &r, sizeof r);  // byte order is irrelevant for random bits
     }
   } while (std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; }));
 }

@@ -16,6 +16,7 @@
 namespace actr::detail {
 
 struct PeerLink;
+struct InlineReply;
 using Clock = std::chrono::steady_clock;
 
 /// Moved along the whole path of a call as one heap object (EnvelopePtr): it is large, and a call
@@ -23,7 +24,8 @@ using Clock = std::chrono::steady_clock;
 struct Envelope {
   Direction direction = DIRECTION_UNSPECIFIED;
   PayloadType lane = RPC_RELIABLE;
-  std::string route_key;
+  /// Points into the envelope itself (set_route_key): short keys need no allocation.
+  std::string_view route_key;
   std::string request_id;
   std::uint64_t sequence = 0;  // this node's pending-table key for the request_id it made
   Payload payload;
@@ -34,8 +36,31 @@ struct Envelope {
   TraceContext trace;
   std::string tracestate;
   std::shared_ptr<PeerLink> reply_via;  // set for requests that came over a peer link
+  std::string dedup_key;                // its key in the receiver's duplicate filter (Peers::seen_)
+  /// Holds the scheduler's serial slot (Scheduler::try_claim); its handler gives it back.
+  bool holds_slot = false;
+  /// Set while a request run inline by its caller (NodeCore::run_inline) has not suspended: its
+  /// reply goes straight into the caller's frame.
+  InlineReply* inline_reply = nullptr;
+
+  Envelope() = default;
+  Envelope(const Envelope&) = delete;
+  Envelope& operator=(const Envelope&) = delete;
+
+  void set_route_key(std::string_view key) {
+    if (key.size() <= sizeof route_key_inline_) {
+      route_key = std::string_view(route_key_inline_, key.copy(route_key_inline_, key.size()));
+    } else {
+      route_key_heap_.assign(key);
+      route_key = route_key_heap_;
+    }
+  }
 
   bool expired(Clock::time_point now) const { return direction == DIRECTION_REQUEST && deadline <= now; }
+
+  // Route keys are "package.Service.Method": most fit here.
+  char route_key_inline_[64];
+  std::string route_key_heap_;
 
   // Every call makes one envelope and drops it moments later: recycle the memory per thread.
   static void* operator new(std::size_t size);

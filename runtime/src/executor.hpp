@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "completion.hpp"
+#include "suspend.hpp"
 
 namespace actr::detail {
 
@@ -50,18 +51,18 @@ class InlineResumer {
     open_ = was_open && open_;
   }
 
-  /// A type-erased completion for `handler`: resumes inline when a window is open and the
-  /// handler's executor is the strand (so its coroutine may run here); posts otherwise.
-  template <class... Args, class Handler>
-  Completion<Args...> completion(Handler&& handler) {
-    return [this, h = std::forward<Handler>(handler)](Args... args) mutable {
-      if (open_ && asio::get_associated_executor(h) == strand_) {
+  /// A completion that stores its value in `*slot` (the parked caller's frame) and resumes the
+  /// caller: inline when a window is open and the caller lives on the strand; posted otherwise.
+  template <class T>
+  Completion<T> completion(Resume resume, T* slot) {
+    return [this, resume = std::move(resume), slot](T value) mutable {
+      *slot = std::move(value);
+      if (open_ && resume.executor() == strand_) {
         open_ = false;
-        h(std::move(args)...);
+        resume();
         return;
       }
-      auto ex = asio::get_associated_executor(h);
-      asio::post(ex, [h = std::move(h), ... args = std::move(args)]() mutable { h(std::move(args)...); });
+      std::move(resume).post();
     };
   }
 

@@ -33,6 +33,7 @@ class Mailbox {
 
   std::size_t queued() const { return signal_.queue.size() + normal_.queue.size(); }
   std::size_t held() const { return signal_.overflow.size() + normal_.overflow.size(); }
+  bool empty() const { return queued() == 0 && held() == 0; }
   std::size_t capacity() const { return capacity_; }
   bool closed() const { return closed_; }
 

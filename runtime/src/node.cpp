@@ -67,12 +67,11 @@ ActrId ActorRef::id() const { return core_->current_id(); }
 
 boost::asio::any_io_executor ActorRef::executor() const { return core_->strand(); }
 
-// Plain functions: the call's only coroutine frame is the caller's own (see NodeCore::request).
 boost::asio::awaitable<Result<Payload>> ActorRef::send_request(Outbound message) const {
-  if (!core_->accepting())
-    return core_->request(detail::Target::Workload, std::unexpected(core_->not_running()));
-  return core_->request(detail::Target::Workload,
-                        core_->make_envelope(DIRECTION_REQUEST, std::move(message), std::nullopt, nullptr));
+  detail::InProcessCall op(*core_, detail::Target::Workload);
+  if (op.must_yield()) co_await op.park();
+  if (!op.start(std::move(message))) co_await op.park();
+  co_return op.take_reply();
 }
 
 boost::asio::awaitable<Result<void>> ActorRef::send_tell(Outbound message) const {

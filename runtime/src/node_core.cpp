@@ -72,7 +72,7 @@ Result<EnvelopePtr> NodeCore::make_envelope(Direction direction, Outbound messag
   auto envelope = std::make_unique<Envelope>();
   envelope->direction = direction;
   envelope->lane = message.lane;
-  envelope->route_key = message.route_key;
+  envelope->set_route_key(message.route_key);
   number(*envelope);
   envelope->payload = std::move(message.payload);
   envelope->deadline = Clock::now() + message.options.timeout;
@@ -104,38 +104,45 @@ bool NodeCore::on_strand() const {
   return strand && strand->running_in_this_thread();
 }
 
-template <class Handler>
-void NodeCore::initiate(Target target, Result<EnvelopePtr> envelope, Handler handler,
-                        void (NodeCore::*start)(Target, EnvelopePtr, Completion&&)) {
-  if (!envelope) {
-    deferred_completion<Result<Payload>>(std::move(handler))(std::unexpected(std::move(envelope.error())));
-    return;
-  }
-  auto done = resumer_.completion<Result<Payload>>(std::move(handler));
-  if (on_strand()) {
-    (this->*start)(target, std::move(*envelope), std::move(done));
-    return;
-  }
-  asio::post(strand_, [self = shared_from_this(), target, start, envelope = std::move(*envelope),
-                       done = std::move(done)]() mutable {
-    ((*self).*start)(target, std::move(envelope), std::move(done));
-  });
+NodeCore::Inline NodeCore::run_inline(EnvelopePtr& envelope, Result<Payload>* reply) {
+  if (state() != State::Running || !mailbox_.empty() || !scheduler_->try_claim(envelope->route_key))
+    return Inline::NotRun;
+  InlineReply slot{reply};
+  Envelope& request = *envelope;
+  request.holds_slot = true;
+  if (reply) request.inline_reply = &slot;
+  // A thread of its own, launched here without a post: if the handler suspends, control comes
+  // straight back and the caller waits with a deadline like any other.
+  Resume::Thread handler(handle(std::move(envelope)), strand_);
+  handler.launch();
+  if (slot.done) return Inline::Answered;
+  request.inline_reply = nullptr;  // still running (so `request` is alive): answer via the table
+  return Inline::Running;
 }
 
 asio::awaitable<Result<Payload>> NodeCore::request(Target target, Result<EnvelopePtr> envelope) {
-  return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Payload>)>(
-      [this, target](auto handler, Result<EnvelopePtr> envelope) {
-        initiate(target, std::move(envelope), std::move(handler), &NodeCore::start_request);
-      },
-      asio::use_awaitable, std::move(envelope));
+  InProcessCall call(*this, target);
+  if (call.must_yield()) co_await call.park();
+  if (!call.start(std::move(envelope))) co_await call.park();
+  co_return call.take_reply();
 }
 
 asio::awaitable<Result<Payload>> NodeCore::tell(Target target, Result<EnvelopePtr> envelope) {
-  return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Payload>)>(
-      [this, target](auto handler, Result<EnvelopePtr> envelope) {
-        initiate(target, std::move(envelope), std::move(handler), &NodeCore::start_tell);
-      },
-      asio::use_awaitable, std::move(envelope));
+  if (!envelope) co_return std::unexpected(std::move(envelope.error()));
+  Result<Payload> admitted;
+  auto park = suspend([&](Resume resume) {
+    auto done = resumer_.completion(std::move(resume), &admitted);
+    if (on_strand()) {
+      start_tell(target, std::move(*envelope), std::move(done));
+      return;
+    }
+    asio::post(strand_, [self = shared_from_this(), target, envelope = std::move(*envelope),
+                         done = std::move(done)]() mutable {
+      self->start_tell(target, std::move(envelope), std::move(done));
+    });
+  });
+  co_await std::move(park);
+  co_return admitted;
 }
 
 void NodeCore::start_request(Target target, EnvelopePtr envelope, Completion&& done) {
@@ -241,6 +248,9 @@ asio::awaitable<void> NodeCore::handle(EnvelopePtr envelope) {
   } catch (...) {
     result = std::unexpected(handler_exception(envelope->route_key, "a non-standard exception"));
   }
+  // Free the slot before answering: a caller resumed by the answer may then run its next request
+  // inline (run_inline) instead of queueing behind a handler that is already done.
+  if (envelope->holds_slot) scheduler_->release();
   if (envelope->direction == DIRECTION_REQUEST) {
     reply(*envelope, std::move(result));
   } else if (!result) {
@@ -250,6 +260,11 @@ asio::awaitable<void> NodeCore::handle(EnvelopePtr envelope) {
 }
 
 void NodeCore::reply(const Envelope& request, Result<Payload> result) {
+  if (auto* slot = request.inline_reply) {  // its caller is right below us on this thread
+    *slot->value = std::move(result);
+    slot->done = true;
+    return;
+  }
   if (request.reply_via) {  // it came over a peer link: the answer goes back the same way
     if (peers_) peers_->reply(request, std::move(result));
     return;
@@ -367,15 +382,8 @@ NodeStats NodeCore::stats() const {
                    pending_.size()};
 }
 
-asio::awaitable<Result<Payload>> NodeCore::wait_reply(std::uint64_t sequence, Clock::time_point deadline) {
-  return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Payload>)>(
-      [this, sequence, deadline](auto handler) {
-        pending_.add(sequence, deadline, deferred_completion<Result<Payload>>(std::move(handler)));
-      },
-      asio::use_awaitable);
-}
-
 std::optional<Error> NodeCore::admit_inbound(EnvelopePtr envelope) {
+  if (on_strand() && run_inline(envelope, nullptr) != Inline::NotRun) return std::nullopt;
   switch (mailbox_.push(std::move(envelope))) {
     case Mailbox::Admission::Queued:
     case Mailbox::Admission::Held: return std::nullopt;

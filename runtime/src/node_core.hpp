@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include <actr/config/lock_file.hpp>
+#include "actr/runtime/in_process_call.hpp"
 #include "actr/runtime/node.hpp"
 
 #include "mailbox.hpp"
@@ -22,8 +23,11 @@
 
 namespace actr::detail {
 
-/// Where an in-process message goes.
-enum class Target : std::uint8_t { Workload, Shell };
+/// The caller's side of a request its caller runs inline (see NodeCore::run_inline).
+struct InlineReply {
+  Result<Payload>* value;
+  bool done = false;
+};
 
 class NodeCore : public std::enable_shared_from_this<NodeCore> {
  public:
@@ -52,8 +56,9 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   Result<EnvelopePtr> make_envelope(Direction direction, Outbound message, std::optional<ActrId> caller,
                                     const TraceContext* parent);
 
-  /// Awaitable from any executor; resumes the caller on its own executor. `tell` completes when
-  /// the message is admitted (an empty Payload) or refused. An error in place of the envelope
+  /// Awaitable from any executor; resumes the caller on its own executor. (ActorRef::call
+  /// drives an InProcessCall itself, which is what `request` does, minus one coroutine frame.) `tell`
+  /// completes when the message is admitted (an empty Payload) or refused. An error in place of the envelope
   /// (from make_envelope) is simply handed back, so callers need no coroutine frame of their own.
   /// Plain functions, not coroutines: see docs/runtime.md on g++ 12 and temporaries in co_await.
   asio::awaitable<Result<Payload>> request(Target target, Result<EnvelopePtr> envelope);
@@ -73,12 +78,25 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   const std::string& request_id_prefix() const { return request_id_prefix_; }
   AIdCredential credential() const { return signaling_ ? signaling_->credential() : AIdCredential{}; }
   const Acl* acl() const { return config_.remote ? &config_.remote->acl : nullptr; }
-  /// Waits in the pending table for the answer to `sequence` (added when awaited). Plain function.
-  asio::awaitable<Result<Payload>> wait_reply(std::uint64_t sequence, Clock::time_point deadline);
-  void complete_pending(std::uint64_t sequence, Result<Payload> result) {
-    pending_.complete(sequence, std::move(result));
+  /// Awaitable: waits in the pending table for the answer to `sequence`, which lands in `*reply`
+  /// (the waiting coroutine's own frame).
+  auto wait_reply(std::uint64_t sequence, Clock::time_point deadline, Result<Payload>* reply) {
+    return suspend([this, sequence, deadline, reply](Resume resume) {
+      pending_.add(sequence, deadline, resumer_.completion(std::move(resume), reply));
+    });
   }
-  /// An inbound request or tell from a peer; the error when the mailbox refuses it.
+  /// Answers a waiting call. `resume_inline`: a caller on this strand may resume right here (a
+  /// reply frame being delivered; see InlineResumer) instead of through the io_context.
+  void complete_pending(std::uint64_t sequence, Result<Payload> result, bool resume_inline = false) {
+    if (!resume_inline) {
+      pending_.complete(sequence, std::move(result));
+      return;
+    }
+    resumer_.with_window([&] { pending_.complete(sequence, std::move(result)); });
+  }
+  /// An inbound request or tell from a peer; the error when the mailbox refuses it. With the
+  /// workload idle it runs right away, in the reader (see run_inline): its answer then joins the
+  /// reader's batch of writes instead of taking two trips through the io_context.
   std::optional<Error> admit_inbound(EnvelopePtr envelope);
   asio::awaitable<Result<std::vector<ActrId>>> discover(const ActrType& type, std::uint32_t count);
   asio::awaitable<Result<void>> subscribe_actr_up(const ActrType& type);
@@ -89,11 +107,16 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   NodeStats stats() const;
 
  private:
+  friend class InProcessCall;
   using Completion = PendingCalls::Completion;
 
-  template <class Handler>
-  void initiate(Target target, Result<EnvelopePtr> envelope, Handler handler,
-                void (NodeCore::*start)(Target, EnvelopePtr, Completion&&));
+  enum class Inline : std::uint8_t { NotRun, Answered, Running };
+  /// Runs a request's handler right here, in its caller, when that keeps every promise of the
+  /// queued path: the caller is on the strand, the mailbox is empty and no handler runs. Answered:
+  /// the handler returned without suspending and `*reply` holds its answer. Running: it suspended
+  /// and will answer through the pending table (or its peer link). NotRun: `envelope` is
+  /// untouched. `reply` is nullptr for a request from a peer: it answers over its link.
+  Inline run_inline(EnvelopePtr& envelope, Result<Payload>* reply);
   /// true on the node's strand (inline work there needs no hop).
   bool on_strand() const;
   void start_request(Target target, EnvelopePtr envelope, Completion&& done);
@@ -120,6 +143,10 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   NodeConfig config_;
   Strand strand_;
   InlineResumer resumer_;
+  /// Requests a caller on the strand may make back to back before it yields (see request()):
+  /// short bursts keep other callers' latency even; each yield costs a trip through the io_context.
+  static constexpr std::size_t kInlineStreak = 16;
+  std::size_t inline_streak_ = 0;
   mutable std::mutex id_mutex_;  // guards self_id_ writes, and reads off the strand
   ActrId self_id_;
   std::string request_id_prefix_;  // 16 lowercase hex digits

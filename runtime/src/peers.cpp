@@ -33,7 +33,7 @@ RpcEnvelope error_response(const RpcEnvelope& request, const Error& error) {
 
 RpcEnvelope to_wire(Envelope& envelope) {
   RpcEnvelope out;
-  out.set_route_key(envelope.route_key);
+  out.set_route_key(envelope.route_key.data(), envelope.route_key.size());
   out.set_request_id(envelope.request_id);
   out.set_direction(envelope.direction);
   out.set_timeout_ms(envelope.timeout_ms);
@@ -183,7 +183,6 @@ asio::awaitable<Result<Payload>> Peers::request(ActrId target, EnvelopePtr envel
   // answer finds its pending entry through this map instead.
   bool custom_id = !our_sequence(envelope->request_id);
   if (custom_id) custom_ids_[envelope->request_id] = sequence;
-  auto reply = core_.wait_reply(sequence, envelope->deadline);
   // A frame the wire refused because the link closed was never sent: send it again, same
   // request_id, over a fresh link while the deadline allows. A frame the wire accepted rides its
   // link; if that link dies the call fails at once (see drop).
@@ -207,7 +206,8 @@ asio::awaitable<Result<Payload>> Peers::request(ActrId target, EnvelopePtr envel
                   fmt::format("connection to {} closed while sending", (*link)->peer_text));
   } else {
     (*link)->in_flight.insert(sequence);
-    result = co_await std::move(reply);
+    auto reply = core_.wait_reply(sequence, envelope->deadline, &result);
+    co_await std::move(reply);
     (*link)->in_flight.erase(sequence);
   }
   if (auto it = custom_ids_.find(envelope->request_id);
@@ -245,7 +245,11 @@ asio::awaitable<void> Peers::read_loop(std::shared_ptr<PeerLink> link) {
       why = frame.error().message;
       break;
     }
-    co_await on_frame(link, std::move(*frame));
+    if (is_rpc_lane(frame->lane)) {
+      on_rpc_frame(link, frame->data, frame->lane);  // never waits: no coroutine frame per message
+    } else {
+      co_await on_chunk_frame(link, std::move(*frame));
+    }
   }
   drop(link, why);
 }
@@ -261,33 +265,34 @@ void Peers::drop(const std::shared_ptr<PeerLink>& link, const std::string& why) 
   }
 }
 
-asio::awaitable<void> Peers::on_frame(std::shared_ptr<PeerLink> link, wire::Frame frame) {
-  if (!is_rpc_lane(frame.lane)) {
-    DataChunk chunk;
-    if (!chunk.ParseFromString(frame.data)) {
-      spdlog::warn("dropped an undecodable DataChunk from {}", link->peer_text);
-      co_return;
-    }
-    auto delivered = co_await core_.deliver_chunk(std::move(chunk), link->peer, frame.lane,
-                                                  Clock::now() + kDefaultCallTimeout);
-    if (!delivered) spdlog::warn("chunk from {}: {}", link->peer_text, delivered.error().to_string());
+asio::awaitable<void> Peers::on_chunk_frame(std::shared_ptr<PeerLink> link, wire::Frame frame) {
+  DataChunk chunk;
+  if (!chunk.ParseFromString(frame.data)) {
+    spdlog::warn("dropped an undecodable DataChunk from {}", link->peer_text);
     co_return;
   }
+  auto delivered = co_await core_.deliver_chunk(std::move(chunk), link->peer, frame.lane,
+                                                Clock::now() + kDefaultCallTimeout);
+  if (!delivered) spdlog::warn("chunk from {}: {}", link->peer_text, delivered.error().to_string());
+}
+
+void Peers::on_rpc_frame(const std::shared_ptr<PeerLink>& link, const std::string& data, PayloadType lane) {
   RpcEnvelope message;
-  if (!message.ParseFromString(frame.data)) {
-    spdlog::warn("dropped an undecodable RpcEnvelope ({} bytes) from {}", frame.data.size(), link->peer_text);
-    co_return;
+  if (!message.ParseFromString(data)) {
+    spdlog::warn("dropped an undecodable RpcEnvelope ({} bytes) from {}", data.size(), link->peer_text);
+    return;
   }
   switch (message.direction()) {
     case DIRECTION_REQUEST:
-    case DIRECTION_TELL: on_request(link, std::move(message), frame.lane); break;
+    case DIRECTION_TELL: on_request(link, std::move(message), lane); break;
     case DIRECTION_RESPONSE: {
       auto sequence = pending_sequence(message.request_id());
       if (!sequence) break;  // not ours, or long gone
+      // The caller may resume right here: what it sends next joins this reader's batch.
       if (message.has_error()) {
-        core_.complete_pending(*sequence, std::unexpected(error_from_proto(message.error())));
+        core_.complete_pending(*sequence, std::unexpected(error_from_proto(message.error())), true);
       } else {
-        core_.complete_pending(*sequence, Payload(std::move(*message.mutable_payload())));
+        core_.complete_pending(*sequence, Payload(std::move(*message.mutable_payload())), true);
       }
       break;
     }
@@ -335,7 +340,7 @@ void Peers::on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope messag
   auto envelope = std::make_unique<Envelope>();
   envelope->direction = message.direction();
   envelope->lane = lane;
-  envelope->route_key = std::move(*message.mutable_route_key());
+  envelope->set_route_key(message.route_key());
   envelope->request_id = std::move(*message.mutable_request_id());
   envelope->payload = Payload(std::move(*message.mutable_payload()));
   envelope->timeout_ms = message.timeout_ms();
@@ -348,13 +353,14 @@ void Peers::on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope messag
   envelope->trace = trace ? *trace : TraceContext::new_trace();
   envelope->tracestate = std::move(*message.mutable_tracestate());
   envelope->reply_via = link;
+  envelope->dedup_key = std::move(key);
   auto refused = core_.admit_inbound(std::move(envelope));
   if (refused && is_request) send_response(*link, error_response(message, *refused));
 }
 
 void Peers::reply(const Envelope& request, Result<Payload> result) {
   RpcEnvelope response;
-  response.set_route_key(request.route_key);
+  response.set_route_key(request.route_key.data(), request.route_key.size());
   response.set_request_id(request.request_id);
   response.set_direction(DIRECTION_RESPONSE);
   response.set_timeout_ms(0);
@@ -370,7 +376,7 @@ void Peers::reply(const Envelope& request, Result<Payload> result) {
   }
   auto& link = *request.reply_via;
   std::string encoded = response.SerializeAsString();
-  if (auto it = seen_.find(link.peer_text + '|' + request.request_id); it != seen_.end()) {
+  if (auto it = seen_.find(request.dedup_key); it != seen_.end()) {
     it->second.response = encoded;
     for (auto& weak : std::exchange(it->second.waiters, {})) {
       auto waiter = weak.lock();

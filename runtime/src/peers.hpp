@@ -48,7 +48,8 @@ class Peers : public std::enable_shared_from_this<Peers> {
                                                              Clock::time_point deadline);
   std::shared_ptr<PeerLink> add_link(std::shared_ptr<wire::Connection> connection);
   asio::awaitable<void> read_loop(std::shared_ptr<PeerLink> link);
-  asio::awaitable<void> on_frame(std::shared_ptr<PeerLink> link, wire::Frame frame);
+  void on_rpc_frame(const std::shared_ptr<PeerLink>& link, const std::string& data, PayloadType lane);
+  asio::awaitable<void> on_chunk_frame(std::shared_ptr<PeerLink> link, wire::Frame frame);
   void on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope message, PayloadType lane);
   void send_response(PeerLink& link, RpcEnvelope response);
   /// `bytes` is moved from only when the wire accepts the frame, so a refused one can be re-sent.

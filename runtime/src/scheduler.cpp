@@ -28,6 +28,10 @@ asio::awaitable<void> Scheduler::run() {
       since_yield = 0;
       co_await asio::post(strand_, asio::use_awaitable);
     }
+    if (claimed_) {  // what waits stays in the mailbox, where its capacity counts it
+      co_await slot_freed_.wait();
+      continue;
+    }
     EnvelopePtr envelope = mailbox_.try_pop();
     if (!envelope) {
       if (mailbox_.closed()) break;
@@ -36,18 +40,21 @@ asio::awaitable<void> Scheduler::run() {
       continue;
     }
     if (envelope->expired(Clock::now())) continue;  // its caller already got TimedOut
+    holding_ = true;
     auto key = policy_.empty() ? std::nullopt : conflict_key(*envelope);
     if (!key) {
       while (in_flight_ > 0) co_await slot_freed_.wait();
       ++in_flight_;
+      holding_ = false;
+      envelope->holds_slot = true;  // the handler gives the slot back (see NodeCore::handle)
       co_await handle_(std::move(envelope));
-      --in_flight_;
       continue;
     }
     while (in_flight_ >= policy_.max_in_flight() || keys_in_flight_.contains(*key)) {
       co_await slot_freed_.wait();
     }
     ++in_flight_;
+    holding_ = false;
     keys_in_flight_.insert(*key);
     asio::co_spawn(strand_, run_keyed(std::move(envelope), std::move(*key)), asio::detached);
   }
@@ -95,10 +102,10 @@ std::optional<std::string> Scheduler::conflict_key(Envelope& envelope) {
   }
 }
 
-const Scheduler::FieldKey& Scheduler::field_key(const std::string& route_key, const std::string& field_name) {
-  if (auto it = field_keys_.find(route_key); it != field_keys_.end()) return it->second;
+const Scheduler::FieldKey& Scheduler::field_key(std::string_view route_key, const std::string& field_name) {
+  if (auto it = field_keys_.find(std::string(route_key)); it != field_keys_.end()) return it->second;
   FieldKey key;
-  const auto* method = pb::DescriptorPool::generated_pool()->FindMethodByName(route_key);
+  const auto* method = pb::DescriptorPool::generated_pool()->FindMethodByName(std::string(route_key));
   const auto* field = method ? method->input_type()->FindFieldByName(field_name) : nullptr;
   bool scalar = field && !field->is_repeated() && field->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE &&
                 field->cpp_type() != pb::FieldDescriptor::CPPTYPE_DOUBLE &&
@@ -110,7 +117,7 @@ const Scheduler::FieldKey& Scheduler::field_key(const std::string& route_key, co
     spdlog::warn("scheduling: route '{}' has no integral/string field '{}' to key on; it runs serially",
                  route_key, field_name);
   }
-  return field_keys_.emplace(route_key, key).first->second;
+  return field_keys_.emplace(std::string(route_key), key).first->second;
 }
 
 }  // namespace actr::detail

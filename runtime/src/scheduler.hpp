@@ -33,13 +33,32 @@ class Scheduler {
   bool finished() const { return finished_; }
   std::size_t in_flight() const { return in_flight_; }
 
+  /// Takes the handler slot for a request its caller runs inline (NodeCore::run_inline): only
+  /// when nothing runs and the loop holds no envelope, so running it now keeps the mailbox order,
+  /// and only for a route that runs serially (a keyed one may interleave: the loop decides).
+  /// The caller must also have found the mailbox empty.
+  bool try_claim(std::string_view route_key) {
+    if (in_flight_ > 0 || holding_ || finished_) return false;
+    if (!policy_.empty() && policy_.find(route_key)) return false;
+    ++in_flight_;
+    claimed_ = true;
+    return true;
+  }
+  /// Gives back the serial slot (taken by try_claim, or by run() for a request without a
+  /// conflict key) once its handler has produced its answer.
+  void release() {
+    --in_flight_;
+    claimed_ = false;
+    if (!slot_freed_.empty()) slot_freed_.notify_all();
+  }
+
  private:
   struct FieldKey {
     const google::protobuf::Message* prototype = nullptr;  // nullptr: the rule can't apply, run serially
     const google::protobuf::FieldDescriptor* field = nullptr;
   };
   std::optional<std::string> conflict_key(Envelope& envelope);
-  const FieldKey& field_key(const std::string& route_key, const std::string& field);
+  const FieldKey& field_key(std::string_view route_key, const std::string& field);
   asio::awaitable<void> run_keyed(EnvelopePtr envelope, std::string key);
 
   Strand strand_;
@@ -49,6 +68,8 @@ class Scheduler {
   std::unordered_map<std::string, FieldKey> field_keys_;
   std::unordered_set<std::string> keys_in_flight_;
   std::size_t in_flight_ = 0;
+  bool holding_ = false;  // popped an envelope that has not started yet
+  bool claimed_ = false;  // try_claim's holder runs: take nothing off the mailbox meanwhile
   bool finished_ = false;
   WaitList slot_freed_;
   WaitList finished_waiters_;

@@ -51,6 +51,7 @@ class WaitList {
   }
 
   void notify_all(bool woken = true) {
+    if (waiters_.empty()) return;
     auto waiters = std::move(waiters_);
     waiters_.clear();
     for (auto& waiter : waiters) finish(*waiter, woken);

@@ -323,6 +323,10 @@ TEST_F(InProcess, CallersOnEveryKindOfExecutorWithSeveralNodeThreads) {
   EXPECT_EQ(blocking_answered.load(), 3 * kPerCaller);
   EXPECT_EQ(actor->stats().requests_handled, 8u * kPerCaller);
   EXPECT_EQ(actor->stats().pending_calls, 0u);
+  // The node thread that resumed the last caller on `elsewhere` may still be returning from that
+  // post; stop the node (its threads then run nothing else) before `elsewhere` is destroyed.
+  actor->shutdown();
+  EXPECT_TRUE(actor->wait_for_shutdown(std::chrono::seconds(5)));
 }
 
 TEST_F(InProcess, BackToBackCallsOnTheStrandLetTimersRun) {

@@ -84,6 +84,8 @@ class Context {
     auto reply =
         co_await send_request(dest, Outbound{route_key, lane, std::move(request), std::move(options)});
     if (!reply) co_return std::unexpected(std::move(reply.error()));
+    // Typed already (in process): hand the message over with one move, not via take's Result.
+    if (auto* typed = reply->template get_if<Response>()) co_return std::move(*typed);
     co_return std::move(*reply).template take<Response>();
   }
 

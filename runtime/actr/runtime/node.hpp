@@ -21,12 +21,9 @@
 #include <actr/signal.pb.h>
 
 #include "actr/framework.hpp"
+#include "actr/runtime/in_process_call.hpp"
 
 namespace actr {
-
-namespace detail {
-class NodeCore;
-}
 
 /// How a node reaches other processes. Without it the node is in-process only.
 struct RemoteConfig {
@@ -80,9 +77,16 @@ class ActorRef {
   boost::asio::awaitable<Result<typename RpcTraits<Request>::Response>> call(Request request,
                                                                              CallOptions options = {}) {
     using Response = typename RpcTraits<Request>::Response;
-    auto reply = co_await send_request(Outbound{RpcTraits<Request>::route_key, RpcTraits<Request>::lane,
-                                                Payload::of(std::move(request)), std::move(options)});
+    // send_request's steps, spelled out here so that the call needs no second coroutine frame.
+    detail::InProcessCall op(*core_, detail::Target::Workload);
+    if (op.must_yield()) co_await op.park();
+    if (!op.start(Outbound{RpcTraits<Request>::route_key, RpcTraits<Request>::lane,
+                           Payload::of(std::move(request)), std::move(options)}))
+      co_await op.park();
+    auto reply = op.take_reply();
     if (!reply) co_return std::unexpected(std::move(reply.error()));
+    // Typed already (in process): hand the message over with one move, not via take's Result.
+    if (auto* typed = reply->template get_if<Response>()) co_return std::move(*typed);
     co_return std::move(*reply).template take<Response>();
   }
 

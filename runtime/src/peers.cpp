@@ -277,14 +277,14 @@ asio::awaitable<void> Peers::on_chunk_frame(std::shared_ptr<PeerLink> link, wire
 }
 
 void Peers::on_rpc_frame(const std::shared_ptr<PeerLink>& link, const std::string& data, PayloadType lane) {
-  RpcEnvelope message;
+  RpcEnvelope& message = link->inbound;  // ParseFromString clears it first
   if (!message.ParseFromString(data)) {
     spdlog::warn("dropped an undecodable RpcEnvelope ({} bytes) from {}", data.size(), link->peer_text);
     return;
   }
   switch (message.direction()) {
     case DIRECTION_REQUEST:
-    case DIRECTION_TELL: on_request(link, std::move(message), lane); break;
+    case DIRECTION_TELL: on_request(link, message, lane); break;
     case DIRECTION_RESPONSE: {
       auto sequence = pending_sequence(message.request_id());
       if (!sequence) break;  // not ours, or long gone
@@ -303,7 +303,7 @@ void Peers::on_rpc_frame(const std::shared_ptr<PeerLink>& link, const std::strin
   }
 }
 
-void Peers::on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope message, PayloadType lane) {
+void Peers::on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope& message, PayloadType lane) {
   bool is_request = message.direction() == DIRECTION_REQUEST;
   if (!acl_allows(core_.acl(), link->peer, core_.self_id().realm().realm_id())) {
     if (is_request) {
@@ -341,7 +341,7 @@ void Peers::on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope messag
   envelope->direction = message.direction();
   envelope->lane = lane;
   envelope->set_route_key(message.route_key());
-  envelope->request_id = std::move(*message.mutable_request_id());
+  envelope->request_id = message.request_id();  // copied: a refusal below answers with it
   envelope->payload = Payload(std::move(*message.mutable_payload()));
   envelope->timeout_ms = message.timeout_ms();
   if (is_request) envelope->deadline = Clock::now() + std::chrono::milliseconds(message.timeout_ms());
@@ -355,7 +355,11 @@ void Peers::on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope messag
   envelope->reply_via = link;
   envelope->dedup_key = std::move(key);
   auto refused = core_.admit_inbound(std::move(envelope));
-  if (refused && is_request) send_response(*link, error_response(message, *refused));
+  if (!refused) return;
+  // Never run: forget it, so that a retry with the same request_id is admitted, not parked
+  // waiting for an answer that will never come.
+  seen_.erase(link->peer_text + '|' + message.request_id());
+  if (is_request) send_response(*link, error_response(message, *refused));
 }
 
 void Peers::reply(const Envelope& request, Result<Payload> result) {

@@ -25,6 +25,10 @@ struct PeerLink {
   std::string peer_text;
   std::shared_ptr<wire::Connection> connection;
   std::unordered_set<std::uint64_t> in_flight;  // our pending sequences riding on this link
+  /// Each RPC frame read on this link is parsed into this one message: protobuf keeps its strings'
+  /// capacity across Clear(), so a steady stream of frames stops allocating for route keys,
+  /// trace headers and the like. Only this link's reader touches it, one frame at a time.
+  RpcEnvelope inbound;
 };
 
 class Peers : public std::enable_shared_from_this<Peers> {
@@ -50,7 +54,7 @@ class Peers : public std::enable_shared_from_this<Peers> {
   asio::awaitable<void> read_loop(std::shared_ptr<PeerLink> link);
   void on_rpc_frame(const std::shared_ptr<PeerLink>& link, const std::string& data, PayloadType lane);
   asio::awaitable<void> on_chunk_frame(std::shared_ptr<PeerLink> link, wire::Frame frame);
-  void on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope message, PayloadType lane);
+  void on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope& message, PayloadType lane);
   void send_response(PeerLink& link, RpcEnvelope response);
   /// `bytes` is moved from only when the wire accepts the frame, so a refused one can be re-sent.
   asio::awaitable<Result<void>> send_frame(PeerLink& link, PayloadType lane, std::string& bytes,

@@ -305,6 +305,54 @@ TEST_F(Remote, SignalLaneOvertakesQueuedWorkAcrossProcesses) {
   });
 }
 
+TEST_F(Remote, FullMailboxRefusesAtOnceAndARetryIsAdmittedLater) {
+  start_server({"--mailbox-capacity", "1"});  // one queued, four held, then refused
+  start_client(client_config());
+  ActrId server_id;
+  run([&](Context& ctx) -> asio::awaitable<void> { server_id = co_await find_server(ctx); });
+  SleepRequest sleep;
+  sleep.set_millis(1'500);  // keeps the handler busy while the rest arrives
+  std::vector<RpcEnvelope> requests{raw_request("remote.v1.RemoteTest.Sleep", "s-0", sleep)};
+  for (int i = 1; i <= 6; ++i) {
+    Text text;
+    text.set_text("e-" + std::to_string(i));
+    requests.push_back(raw_request("remote.v1.RemoteTest.Echo", text.text(), text));
+  }
+  std::vector<RpcEnvelope> responses;
+  std::optional<RpcEnvelope> retried;
+  ASSERT_TRUE(raw_session(
+      signal, server_id, "remote-raw", [&](wire::Connection& connection) -> asio::awaitable<void> {
+        for (const auto& request : requests) (void)connection.send(RPC_RELIABLE, request.SerializeAsString());
+        while (responses.size() < requests.size()) {
+          auto frame = co_await connection.receive();
+          if (!frame) co_return;
+          responses.emplace_back().ParseFromString(frame->data);
+        }
+        (void)connection.send(RPC_RELIABLE, requests.back().SerializeAsString());  // the refused one, again
+        auto frame = co_await connection.receive();
+        if (frame) retried.emplace().ParseFromString(frame->data);
+      }));
+  ASSERT_EQ(responses.size(), requests.size());
+  // The refusal comes first, long before the sleeper's answer, and names its request.
+  EXPECT_EQ(responses[0].request_id(), "e-6");
+  ASSERT_TRUE(responses[0].has_error());
+  EXPECT_EQ(responses[0].error().code(), static_cast<std::uint32_t>(ErrorCode::Unavailable));
+  EXPECT_NE(responses[0].error().message().find("full"), std::string::npos) << responses[0].error().message();
+  std::vector<std::string> answered;
+  for (std::size_t i = 1; i < responses.size(); ++i) {
+    EXPECT_FALSE(responses[i].has_error()) << responses[i].request_id();
+    answered.push_back(responses[i].request_id());
+  }
+  EXPECT_EQ(answered, (std::vector<std::string>{"s-0", "e-1", "e-2", "e-3", "e-4", "e-5"}));
+  // Never run, so not remembered: the retry runs now instead of waiting on a cache entry.
+  ASSERT_TRUE(retried);
+  EXPECT_EQ(retried->request_id(), "e-6");
+  ASSERT_FALSE(retried->has_error()) << retried->error().message();
+  EchoReply reply;
+  ASSERT_TRUE(reply.ParseFromString(retried->payload()));
+  EXPECT_EQ(reply.text(), "e-6");
+}
+
 TEST_F(Remote, CutLinkFailsAtOnceAndARetryWithTheSameRequestIdRunsOnce) {
   auto server_port = free_port();
   TcpProxy proxy(server_port);  // the client reaches the server through it

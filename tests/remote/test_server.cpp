@@ -1,6 +1,7 @@
 // A node process for the multi-process suite: serves remote.v1.RemoteTest through actr-signal.
 //   actr_remote_test_server --signaling URL --secret S [--deny-type m:n:v] [--threads N]
-//                           [--stream-capacity N] [--listen-port P] [--advertise-port P]
+//                           [--stream-capacity N] [--mailbox-capacity N] [--listen-port P]
+//                           [--advertise-port P]
 //   actr_remote_test_server --config dir/actr.toml        (manifest.toml beside it)
 
 #include <CLI/CLI.hpp>
@@ -131,7 +132,7 @@ class TestServer : public RemoteTestHandler {
 int main(int argc, char** argv) {
   CLI::App app("remote test server");
   std::string signaling, secret, deny_type, config_file, type_name = "remote-test";
-  std::size_t threads = 1, stream_capacity = 256;
+  std::size_t threads = 1, stream_capacity = 256, mailbox_capacity = 1024;
   std::uint16_t listen_port = 0, advertise_port = 0;
   app.add_option("--config", config_file, "actr.toml (manifest.toml beside it); replaces the flags below");
   app.add_option("--signaling", signaling);
@@ -139,6 +140,7 @@ int main(int argc, char** argv) {
   app.add_option("--deny-type", deny_type, "ACL: deny this caller type, allow realm 1's others");
   app.add_option("--threads", threads, "io threads of the node");
   app.add_option("--stream-capacity", stream_capacity, "chunks buffered per stream");
+  app.add_option("--mailbox-capacity", mailbox_capacity, "requests queued per lane before senders are held");
   app.add_option("--listen-port", listen_port, "direct-connect port (0: ephemeral)");
   app.add_option("--advertise-port", advertise_port, "port put into ws_address (0: the bound one)");
   CLI11_PARSE(app, argc, argv);
@@ -185,6 +187,7 @@ int main(int argc, char** argv) {
   }
   config.threads = threads;
   config.stream_queue_capacity = stream_capacity;
+  config.mailbox_capacity = mailbox_capacity;
   actr::Node node(config);
   auto actor = node.start(std::make_shared<TestServer>());
   if (!actor) {

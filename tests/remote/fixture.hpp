@@ -84,41 +84,6 @@ inline std::string server_ws_address(const Signal& signal) {
   return answer->server_to_actr().route_candidates_response().success().ws_address_map(0).ws_address();
 }
 
-/// Sends `requests` over a direct connection opened as a freshly registered `name` actor (no
-/// runtime on our side: raw frames, as a buggy or retrying peer would send them).
-inline std::vector<RpcEnvelope> raw_exchange(const Signal& signal, const ActrId& server,
-                                             const std::string& name,
-                                             const std::vector<RpcEnvelope>& requests) {
-  std::vector<RpcEnvelope> responses;
-  auto ok =
-      signal::test::register_ok(signal.port, signal.secret, signal::test::make_register(1, "acme", name));
-  auto ws = signal::test::WsClient::connect(signal.port, ok);
-  if (!ws) return responses;
-  auto ws_address = server_ws_address(signal);
-  if (ws_address.empty()) return responses;
-  asio::io_context io;
-  auto done = asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        auto connection =
-            co_await wire::connect(io.get_executor(), ws_address, server, ok.actr_id(), ok.credential(),
-                                   std::chrono::steady_clock::now() + std::chrono::seconds(5));
-        if (!connection) co_return;
-        for (const auto& request : requests) {
-          std::string bytes = request.SerializeAsString();
-          (void)(*connection)->send(RPC_RELIABLE, std::move(bytes));
-          auto frame = co_await (*connection)->receive();
-          if (!frame) break;
-          responses.emplace_back().ParseFromString(frame->data);
-        }
-        (*connection)->close("done");
-      },
-      asio::use_future);
-  io.run();
-  done.get();
-  return responses;
-}
-
 /// Opens a direct connection to `server` as a freshly registered `name` actor (no runtime on our
 /// side) and runs `session` on it: for control traffic that must not share the runtime's link.
 inline bool raw_session(const Signal& signal, const ActrId& server, const std::string& name,
@@ -146,6 +111,24 @@ inline bool raw_session(const Signal& signal, const ActrId& server, const std::s
   io.run();
   done.get();
   return connected;
+}
+
+/// Sends `requests` over a direct connection opened as a freshly registered `name` actor (no
+/// runtime on our side: raw frames, as a buggy or retrying peer would send them), one at a time,
+/// each waiting for its answer.
+inline std::vector<RpcEnvelope> raw_exchange(const Signal& signal, const ActrId& server,
+                                             const std::string& name,
+                                             const std::vector<RpcEnvelope>& requests) {
+  std::vector<RpcEnvelope> responses;
+  raw_session(signal, server, name, [&](wire::Connection& connection) -> asio::awaitable<void> {
+    for (const auto& request : requests) {
+      (void)connection.send(RPC_RELIABLE, request.SerializeAsString());
+      auto frame = co_await connection.receive();
+      if (!frame) break;
+      responses.emplace_back().ParseFromString(frame->data);
+    }
+  });
+  return responses;
 }
 
 inline RpcEnvelope raw_request(std::string route_key, std::string request_id,

@@ -164,6 +164,43 @@ TEST(Connection, KeepsOrderOfManyFramesFromConcurrentSenders) {
       3);
 }
 
+// Both ends on one single-threaded io_context's own executor, with no strand per connection
+// (what a one-thread node does): frames of every size, pushed back by a small send queue, echo
+// back whole and in order.
+TEST(Connection, RunsDirectlyOnASerialExecutor) {
+  run([]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    Authority authority;
+    auto client = authority.issue(1);
+    Options options;
+    options.executor_is_serial = true;
+    options.send_queue_limit = 64 * 1024;
+    auto listener = start_echo_listener(ex, authority, options);
+    CO_ASSERT_TRUE(listener);
+    auto dialed = co_await connect(ex, address_of(*listener), authority.issue(2).id, client.id,
+                                   client.credential, in(5s), options);
+    CO_ASSERT_OK(dialed);
+    std::shared_ptr<Connection> connection = *dialed;
+    constexpr int kFrames = 2000;
+    auto sender = [](std::shared_ptr<Connection> to) -> asio::awaitable<void> {
+      for (int i = 0; i < kFrames; ++i) {
+        std::size_t size = i == kFrames / 2 ? std::size_t{8} << 20 : static_cast<std::size_t>(i % 300);
+        auto sent = co_await send_when_writable(*to, RPC_RELIABLE, pattern(size, static_cast<unsigned>(i)));
+        if (!sent) ADD_FAILURE() << "frame " << i << ": " << sent.error().to_string();
+      }
+    };
+    asio::co_spawn(ex, sender(connection), asio::detached);
+    for (int i = 0; i < kFrames; ++i) {
+      auto frame = co_await connection->receive();
+      CO_ASSERT_OK(frame);
+      std::size_t size = i == kFrames / 2 ? std::size_t{8} << 20 : static_cast<std::size_t>(i % 300);
+      CO_ASSERT_TRUE(frame->data == pattern(size, static_cast<unsigned>(i)));
+    }
+    connection->close("done");
+    listener->stop();
+  });
+}
+
 // A bare Beast server: accepts the WebSocket, sends one frame, then drops the TCP connection without a
 // close frame.
 asio::awaitable<void> serve_one_frame_then_vanish(tcp::acceptor& acceptor) {

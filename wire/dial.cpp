@@ -211,7 +211,7 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> connect(asio::any_io_execut
     request.source_hex = hex_encode(source.SerializeAsString());
     request.credential_base64 = base64_encode(credential.SerializeAsString());
   }
-  asio::any_io_executor strand = asio::make_strand(ex);
+  asio::any_io_executor strand = request.options.executor_is_serial ? ex : asio::make_strand(ex);
   return asio::co_spawn(strand, dial(strand, std::move(request)), asio::use_awaitable);
 }
 

@@ -35,7 +35,7 @@ class ListenerImpl : public std::enable_shared_from_this<ListenerImpl> {
   ListenerImpl(asio::any_io_executor ex, Verifier verifier,
                std::function<void(std::shared_ptr<Connection>)> on_connection, Options options)
       : ex_(ex),
-        strand_(asio::make_strand(ex)),
+        strand_(options.executor_is_serial ? ex : asio::make_strand(ex)),
         acceptor_(strand_),
         retry_timer_(strand_),
         verifier_(std::move(verifier)),
@@ -104,7 +104,7 @@ Result<void> ListenerImpl::open(const std::string& host, std::uint16_t port) {
 }
 
 void ListenerImpl::accept_next() {
-  acceptor_.async_accept(asio::make_strand(ex_),
+  acceptor_.async_accept(options_.executor_is_serial ? ex_ : asio::make_strand(ex_),
                          [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
                            self->on_accept(ec, std::move(socket));
                          });

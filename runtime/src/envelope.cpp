@@ -26,6 +26,12 @@ EnvelopeCache::~EnvelopeCache() {
 
 }  // namespace
 
+const CallerId& shell_caller() {
+  static const std::optional<ActrId> kShell;
+  static const CallerId kShellCaller(std::shared_ptr<void>(), &kShell);  // aliasing: owns nothing
+  return kShellCaller;
+}
+
 void* Envelope::operator new(std::size_t size) {
   if (size != sizeof(Envelope) || cache_gone || cache.count == 0) return ::operator new(size);
   return cache.blocks[--cache.count];

@@ -19,6 +19,13 @@ struct PeerLink;
 struct InlineReply;
 using Clock = std::chrono::steady_clock;
 
+/// Who sent a message, as RuntimeContext::caller_id() shows it (nullopt: the host application).
+/// Shared, not copied: an ActrId is several heap strings, and every message names its caller. The
+/// node keeps one for itself and each peer link one for its peer.
+using CallerId = std::shared_ptr<const std::optional<ActrId>>;
+/// The host application (shell): no allocation, no reference count.
+const CallerId& shell_caller();
+
 /// Moved along the whole path of a call as one heap object (EnvelopePtr): it is large, and a call
 /// hands it from caller to strand to mailbox to scheduler to handler.
 struct Envelope {
@@ -31,12 +38,11 @@ struct Envelope {
   Payload payload;
   std::int64_t timeout_ms = 0;  // > 0 exactly for REQUEST
   Clock::time_point deadline = Clock::time_point::max();
-  std::optional<ActrId> caller;  // nullopt: the host application (shell)
+  CallerId caller = shell_caller();
   Metadata metadata;
   TraceContext trace;
   std::string tracestate;
   std::shared_ptr<PeerLink> reply_via;  // set for requests that came over a peer link
-  std::string dedup_key;                // its key in the receiver's duplicate filter (Peers::seen_)
   /// Holds the scheduler's serial slot (Scheduler::try_claim); its handler gives it back.
   bool holds_slot = false;
   /// Set while a request run inline by its caller (NodeCore::run_inline) has not suspended: its

@@ -24,7 +24,7 @@ struct InProcessGate {
 
 struct PeerGate {
   NodeCore* core;
-  ActrId target;
+  const ActrId* target;  // the Dest's: a gate lives for one send, inside its caller's co_await
 
   asio::awaitable<Result<Payload>> request(EnvelopePtr envelope) const;
   asio::awaitable<Result<void>> tell(EnvelopePtr envelope) const;

@@ -21,7 +21,7 @@ bool InProcessCall::must_yield() {
 
 bool InProcessCall::start(Outbound message) {
   if (!core_.accepting()) return start(std::unexpected(core_.not_running()));
-  return start(core_.make_envelope(DIRECTION_REQUEST, std::move(message), std::nullopt, nullptr));
+  return start(core_.make_envelope(DIRECTION_REQUEST, std::move(message), shell_caller(), nullptr));
 }
 
 bool InProcessCall::start(Result<EnvelopePtr> envelope) {

@@ -76,8 +76,9 @@ boost::asio::awaitable<Result<Payload>> ActorRef::send_request(Outbound message)
 
 boost::asio::awaitable<Result<void>> ActorRef::send_tell(Outbound message) const {
   Result<detail::EnvelopePtr> envelope =
-      core_->accepting() ? core_->make_envelope(DIRECTION_TELL, std::move(message), std::nullopt, nullptr)
-                         : std::unexpected(core_->not_running());
+      core_->accepting()
+          ? core_->make_envelope(DIRECTION_TELL, std::move(message), detail::shell_caller(), nullptr)
+          : std::unexpected(core_->not_running());
   auto admitted = co_await core_->tell(detail::Target::Workload, std::move(envelope));
   if (!admitted) co_return std::unexpected(std::move(admitted.error()));
   co_return Result<void>{};

@@ -24,6 +24,20 @@ std::uint64_t random_u64() {
   return (static_cast<std::uint64_t>(device()) << 32) ^ device();
 }
 
+/// 7 random base-36 digits: with the '-' and up to 7 digits of sequence a request_id fits
+/// std::string's inline buffer (15 characters), so copying one allocates nothing.
+std::string random_request_id_prefix() {
+  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  static_assert(sizeof kDigits - 1 == kRequestIdBase);
+  std::string prefix(7, '0');
+  std::uint64_t bits = random_u64();
+  for (auto& digit : prefix) {
+    digit = kDigits[bits % kRequestIdBase];
+    bits /= kRequestIdBase;
+  }
+  return prefix;
+}
+
 Error handler_exception(std::string_view route_key, std::string_view what) {
   return Error{ErrorCode::Internal, fmt::format("handler for '{}' threw: {}", route_key, what)};
 }
@@ -37,7 +51,8 @@ NodeCore::NodeCore(asio::io_context& io, NodeConfig config)
       resumer_(strand_),
       // Without signaling there is nobody to allocate a serial: pick a random one locally.
       self_id_(make_actr_id(config_.realm_id, random_u64() >> 1, config_.actr_type)),
-      request_id_prefix_(fmt::format("{:016x}", random_u64())),
+      self_caller_(std::make_shared<const std::optional<ActrId>>(self_id_)),
+      request_id_prefix_(random_request_id_prefix()),
       pending_(strand_),
       mailbox_(strand_, config_.mailbox_capacity,
                [this](Envelope& held) {
@@ -56,15 +71,15 @@ void NodeCore::number(Envelope& envelope) {
 const std::string& NodeCore::request_id(Envelope& envelope) const {
   if (envelope.request_id.empty()) {
     char digits[16];
-    auto end = std::to_chars(digits, digits + sizeof digits, envelope.sequence, 16).ptr;
+    auto end = std::to_chars(digits, digits + sizeof digits, envelope.sequence, kRequestIdBase).ptr;
     envelope.request_id.reserve(request_id_prefix_.size() + 1 + (end - digits));
     envelope.request_id.assign(request_id_prefix_).append(1, '-').append(digits, end);
   }
   return envelope.request_id;
 }
 
-Result<EnvelopePtr> NodeCore::make_envelope(Direction direction, Outbound message,
-                                            std::optional<ActrId> caller, const TraceContext* parent) {
+Result<EnvelopePtr> NodeCore::make_envelope(Direction direction, Outbound message, CallerId caller,
+                                            const TraceContext* parent) {
   if (message.options.timeout.count() <= 0) {
     return fail(ErrorCode::InvalidArgument, fmt::format("timeout for '{}' must be positive, got {} ms",
                                                         message.route_key, message.options.timeout.count()));
@@ -95,6 +110,7 @@ ActrId NodeCore::current_id() const {
 
 void NodeCore::set_self_id(ActrId id) {
   std::lock_guard lock(id_mutex_);
+  self_caller_ = std::make_shared<const std::optional<ActrId>>(id);
   self_id_ = std::move(id);
 }
 
@@ -428,7 +444,8 @@ asio::awaitable<Result<void>> NodeCore::start_remote() {
         },
         [peers = peers_](std::shared_ptr<wire::Connection> connection) {
           peers->adopt(std::move(connection));
-        });
+        },
+        wire_options());
     if (!started) co_return std::unexpected(std::move(started.error()));
     listener_ = std::move(*started);
     const auto& host = remote.ws_advertised_host.empty() ? remote.ws_listen_host : remote.ws_advertised_host;

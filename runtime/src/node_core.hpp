@@ -23,6 +23,9 @@
 
 namespace actr::detail {
 
+/// Request ids this node makes spell "<prefix>-<sequence>" with digits in this base (to_chars').
+inline constexpr int kRequestIdBase = 36;
+
 /// The caller's side of a request its caller runs inline (see NodeCore::run_inline).
 struct InlineReply {
   Result<Payload>* value;
@@ -37,6 +40,8 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
 
   /// On the strand (the only writer: registration and re-registration run there).
   const ActrId& self_id() const { return self_id_; }
+  /// The same id as the caller of what this node's workload sends.
+  const CallerId& self_caller() const { return self_caller_; }
   /// From any thread.
   ActrId current_id() const;
   const Strand& strand() const { return strand_; }
@@ -53,7 +58,7 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   const std::string& request_id(Envelope& envelope) const;
 
   /// A fresh envelope for an outbound message (validates the timeout).
-  Result<EnvelopePtr> make_envelope(Direction direction, Outbound message, std::optional<ActrId> caller,
+  Result<EnvelopePtr> make_envelope(Direction direction, Outbound message, CallerId caller,
                                     const TraceContext* parent);
 
   /// Awaitable from any executor; resumes the caller on its own executor. (ActorRef::call
@@ -78,6 +83,14 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   const std::string& request_id_prefix() const { return request_id_prefix_; }
   AIdCredential credential() const { return signaling_ ? signaling_->credential() : AIdCredential{}; }
   const Acl* acl() const { return config_.remote ? &config_.remote->acl : nullptr; }
+  /// For the node's peer connections. With one thread the strand is the io_context's own executor
+  /// and the connections run on it too; with several each connection keeps a strand of its own, so
+  /// wire work can run beside the workload's handlers.
+  wire::Options wire_options() const {
+    wire::Options options;
+    options.executor_is_serial = config_.threads <= 1;
+    return options;
+  }
   /// Awaitable: waits in the pending table for the answer to `sequence`, which lands in `*reply`
   /// (the waiting coroutine's own frame).
   auto wait_reply(std::uint64_t sequence, Clock::time_point deadline, Result<Payload>* reply) {
@@ -149,7 +162,8 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   std::size_t inline_streak_ = 0;
   mutable std::mutex id_mutex_;  // guards self_id_ writes, and reads off the strand
   ActrId self_id_;
-  std::string request_id_prefix_;  // 16 lowercase hex digits
+  CallerId self_caller_;
+  std::string request_id_prefix_;  // see random_request_id_prefix
   std::atomic<std::uint64_t> request_counter_{0};
   std::atomic<State> state_{State::Idle};
   std::atomic<std::uint64_t> requests_handled_{0};

@@ -19,41 +19,23 @@ constexpr int kResendAttempts = 3;
 
 bool is_rpc_lane(PayloadType lane) { return lane == RPC_RELIABLE || lane == RPC_SIGNAL; }
 
+/// Starts `out` (cleared, strings keeping their capacity) as the RESPONSE to `request_id`.
+void start_response(RpcEnvelope& out, std::string_view route_key, std::string_view request_id) {
+  out.Clear();
+  out.set_route_key(route_key.data(), route_key.size());
+  out.set_request_id(request_id.data(), request_id.size());
+  out.set_direction(DIRECTION_RESPONSE);
+  out.set_timeout_ms(0);
+}
+
 RpcEnvelope error_response(const RpcEnvelope& request, const Error& error) {
   RpcEnvelope response;
-  response.set_route_key(request.route_key());
-  response.set_request_id(request.request_id());
-  response.set_direction(DIRECTION_RESPONSE);
-  response.set_timeout_ms(0);
+  start_response(response, request.route_key(), request.request_id());
   error_to_proto(error, *response.mutable_error());
   return response;
 }
 
 }  // namespace
-
-RpcEnvelope to_wire(Envelope& envelope) {
-  RpcEnvelope out;
-  out.set_route_key(envelope.route_key.data(), envelope.route_key.size());
-  out.set_request_id(envelope.request_id);
-  out.set_direction(envelope.direction);
-  out.set_timeout_ms(envelope.timeout_ms);
-  out.set_traceparent(envelope.trace.to_traceparent());
-  if (!envelope.tracestate.empty()) out.set_tracestate(envelope.tracestate);
-  for (auto& [key, value] : envelope.metadata) {
-    auto* entry = out.add_metadata();
-    entry->set_key(key);
-    entry->set_value(value);
-  }
-  return out;
-}
-
-Result<std::string> encode_frame(Envelope& envelope) {
-  RpcEnvelope message = to_wire(envelope);
-  auto bytes = std::move(envelope.payload).take_bytes();
-  if (!bytes) return std::unexpected(std::move(bytes.error()));
-  message.set_payload(std::move(*bytes));
-  return message.SerializeAsString();
-}
 
 bool acl_allows(const Acl* acl, const ActrId& caller, std::uint32_t own_realm) {
   if (!acl || acl->rules_size() == 0) return caller.realm().realm_id() == own_realm;
@@ -72,6 +54,36 @@ bool acl_allows(const Acl* acl, const ActrId& caller, std::uint32_t own_realm) {
 
 Peers::Peers(NodeCore& core, Strand strand) : core_(core), strand_(std::move(strand)) {}
 
+Result<std::string> Peers::encode_frame(Envelope& envelope) {
+  RpcEnvelope& out = outbound_;
+  out.Clear();
+  out.set_route_key(envelope.route_key.data(), envelope.route_key.size());
+  out.set_request_id(envelope.request_id);
+  out.set_direction(envelope.direction);
+  out.set_timeout_ms(envelope.timeout_ms);
+  envelope.trace.write_traceparent(*out.mutable_traceparent());
+  if (!envelope.tracestate.empty()) out.set_tracestate(envelope.tracestate);
+  for (auto& [key, value] : envelope.metadata) {
+    auto* entry = out.add_metadata();
+    entry->set_key(key);
+    entry->set_value(value);
+  }
+  auto bytes = std::move(envelope.payload).take_bytes();
+  if (!bytes) return std::unexpected(std::move(bytes.error()));
+  out.set_payload(std::move(*bytes));
+  std::string encoded = out.SerializeAsString();
+  std::string().swap(*out.mutable_payload());  // a big payload is not kept until the next frame
+  return encoded;
+}
+
+std::size_t Peers::SeenKeyHash::operator()(const SeenKey& key) const {
+  return std::hash<std::string_view>{}(key.request_id) ^ (key.serial * 0x9e3779b97f4a7c15ULL) ^ key.realm;
+}
+
+Peers::SeenKey Peers::seen_key(const ActrId& caller, std::string_view request_id) {
+  return SeenKey{caller.serial_number(), caller.realm().realm_id(), std::string(request_id)};
+}
+
 void Peers::remember_address(const ActrId& id, std::string ws_address) {
   if (!ws_address.empty()) addresses_[id] = std::move(ws_address);
 }
@@ -84,7 +96,7 @@ std::optional<std::uint64_t> Peers::our_sequence(std::string_view request_id) co
   }
   std::uint64_t sequence = 0;
   auto digits = request_id.substr(prefix.size() + 1);
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), sequence, 16);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), sequence, kRequestIdBase);
   if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
   return sequence;
 }
@@ -98,6 +110,7 @@ std::optional<std::uint64_t> Peers::pending_sequence(const std::string& request_
 std::shared_ptr<PeerLink> Peers::add_link(std::shared_ptr<wire::Connection> connection) {
   auto link = std::make_shared<PeerLink>();
   link->peer = connection->peer();
+  link->as_caller = std::make_shared<const std::optional<ActrId>>(link->peer);
   link->peer_text = to_string(link->peer);
   link->connection = std::move(connection);
   // A newer connection to the same peer replaces the older one for our calls; the old one keeps
@@ -113,13 +126,18 @@ void Peers::adopt(std::shared_ptr<wire::Connection> connection) {
   });
 }
 
+std::shared_ptr<PeerLink> Peers::open_link(const ActrId& target) const {
+  auto it = links_.find(target);
+  return it != links_.end() && it->second->connection->is_open() ? it->second : nullptr;
+}
+
 asio::awaitable<Result<std::shared_ptr<PeerLink>>> Peers::link_to(const ActrId& target,
                                                                   Clock::time_point deadline) {
   auto self = shared_from_this();
   Result<std::shared_ptr<PeerLink>> result = fail(ErrorCode::Unavailable, "not connected");
   for (int attempt = 0; attempt < kDialAttempts; ++attempt) {
-    if (auto it = links_.find(target); it != links_.end() && it->second->connection->is_open()) {
-      result = it->second;
+    if (auto link = open_link(target)) {
+      result = std::move(link);
       break;
     }
     if (auto it = dialing_.find(target); it != dialing_.end()) {  // someone is dialing: share it
@@ -146,7 +164,8 @@ asio::awaitable<Result<std::shared_ptr<PeerLink>>> Peers::link_to(const ActrId& 
     dialing_[target] = waiters;
     std::string ws_address = address->second;
     auto credential = core_.credential();
-    auto dialed = co_await wire::connect(strand_, ws_address, target, core_.self_id(), credential, deadline);
+    auto dialed = co_await wire::connect(strand_, ws_address, target, core_.self_id(), credential, deadline,
+                                         core_.wire_options());
     dialing_.erase(target);
     waiters->notify_all();
     if (dialed) {
@@ -163,18 +182,20 @@ asio::awaitable<Result<std::shared_ptr<PeerLink>>> Peers::link_to(const ActrId& 
   co_return result;
 }
 
-asio::awaitable<Result<void>> Peers::send_frame(PeerLink& link, PayloadType lane, std::string& bytes,
-                                                Clock::time_point deadline) {
-  Result<void> sent = fail(ErrorCode::Unavailable, "not sent");
-  for (;;) {
-    sent = link.connection->send(lane, std::move(bytes));
-    if (sent || sent.error().code != ErrorCode::ConnectionNotReady || Clock::now() >= deadline) break;
+asio::awaitable<Result<void>> Peers::wait_and_send(PeerLink& link, PayloadType lane, std::string& bytes,
+                                                   Clock::time_point deadline, Error refused) {
+  Result<void> sent = std::unexpected(std::move(refused));
+  while (!sent && sent.error().code == ErrorCode::ConnectionNotReady && Clock::now() < deadline) {
     co_await link.connection->wait_writable(bytes.size());  // the wire pushes back: wait for room
+    sent = link.connection->send(lane, std::move(bytes));
   }
   co_return sent;
 }
 
-asio::awaitable<Result<Payload>> Peers::request(ActrId target, EnvelopePtr envelope) {
+// The common case costs no coroutine frame beyond the caller's own: the link is open (dialing is
+// a separate coroutine) and the wire takes the frame at once (waiting for room is another).
+
+asio::awaitable<Result<Payload>> Peers::request(const ActrId& target, EnvelopePtr envelope) {
   auto self = shared_from_this();
   auto bytes = encode_frame(*envelope);
   if (!bytes) co_return std::unexpected(std::move(bytes.error()));
@@ -186,29 +207,39 @@ asio::awaitable<Result<Payload>> Peers::request(ActrId target, EnvelopePtr envel
   // A frame the wire refused because the link closed was never sent: send it again, same
   // request_id, over a fresh link while the deadline allows. A frame the wire accepted rides its
   // link; if that link dies the call fails at once (see drop).
-  Result<std::shared_ptr<PeerLink>> link = fail(ErrorCode::Unavailable, "not connected");
-  Result<void> sent = fail(ErrorCode::Unavailable, "not sent");
+  Result<Payload> result;
+  std::shared_ptr<PeerLink> link;
   for (int attempt = 0; attempt < kResendAttempts; ++attempt) {
-    link = co_await link_to(target, envelope->deadline);
-    if (!link) break;
-    sent = co_await send_frame(**link, envelope->lane, *bytes, envelope->deadline);
-    if (sent || sent.error().code != ErrorCode::Unavailable || (*link)->connection->is_open()) break;
-    drop(*link, sent.error().message);  // forget it now, so link_to dials a fresh one
+    link = open_link(target);
+    if (!link) {
+      auto dialed = co_await link_to(target, envelope->deadline);
+      if (!dialed) {
+        result = std::unexpected(std::move(dialed.error()));
+        break;
+      }
+      link = std::move(*dialed);
+    }
+    auto sent = link->connection->send(envelope->lane, std::move(*bytes));
+    if (!sent && sent.error().code == ErrorCode::ConnectionNotReady)
+      sent =
+          co_await wait_and_send(*link, envelope->lane, *bytes, envelope->deadline, std::move(sent.error()));
+    if (sent) {
+      if (!link->connection->is_open()) {
+        result = fail(ErrorCode::Unavailable,
+                      fmt::format("connection to {} closed while sending", link->peer_text));
+      }
+      break;
+    }
+    result = std::unexpected(std::move(sent.error()));
+    if (result.error().code != ErrorCode::Unavailable || link->connection->is_open()) break;
+    drop(link, result.error().message);  // forget it now, so link_to dials a fresh one
     if (Clock::now() >= envelope->deadline) break;
   }
-  Result<Payload> result = fail(ErrorCode::Unavailable, "not sent");
-  if (!link) {
-    result = std::unexpected(std::move(link.error()));
-  } else if (!sent) {
-    result = std::unexpected(std::move(sent.error()));
-  } else if (!(*link)->connection->is_open()) {
-    result = fail(ErrorCode::Unavailable,
-                  fmt::format("connection to {} closed while sending", (*link)->peer_text));
-  } else {
-    (*link)->in_flight.insert(sequence);
+  if (result) {  // sent: wait for the answer
+    link->in_flight.insert(sequence);
     auto reply = core_.wait_reply(sequence, envelope->deadline, &result);
     co_await std::move(reply);
-    (*link)->in_flight.erase(sequence);
+    link->in_flight.erase(sequence);
   }
   if (auto it = custom_ids_.find(envelope->request_id);
       custom_id && it != custom_ids_.end() && it->second == sequence)
@@ -216,24 +247,38 @@ asio::awaitable<Result<Payload>> Peers::request(ActrId target, EnvelopePtr envel
   co_return result;
 }
 
-asio::awaitable<Result<void>> Peers::tell(ActrId target, EnvelopePtr envelope) {
+asio::awaitable<Result<void>> Peers::tell(const ActrId& target, EnvelopePtr envelope) {
   auto self = shared_from_this();
-  auto link = co_await link_to(target, envelope->deadline);
-  if (!link) co_return std::unexpected(std::move(link.error()));
+  auto link = open_link(target);
+  if (!link) {
+    auto dialed = co_await link_to(target, envelope->deadline);
+    if (!dialed) co_return std::unexpected(std::move(dialed.error()));
+    link = std::move(*dialed);
+  }
   auto bytes = encode_frame(*envelope);
   if (!bytes) co_return std::unexpected(std::move(bytes.error()));
-  co_return co_await send_frame(**link, envelope->lane, *bytes, envelope->deadline);
+  auto sent = link->connection->send(envelope->lane, std::move(*bytes));
+  if (!sent && sent.error().code == ErrorCode::ConnectionNotReady)
+    sent = co_await wait_and_send(*link, envelope->lane, *bytes, envelope->deadline, std::move(sent.error()));
+  co_return sent;
 }
 
-asio::awaitable<Result<void>> Peers::send_chunk(ActrId target, DataChunk chunk, PayloadType lane,
+asio::awaitable<Result<void>> Peers::send_chunk(const ActrId& target, DataChunk chunk, PayloadType lane,
                                                 Clock::time_point deadline) {
   auto self = shared_from_this();
-  auto link = co_await link_to(target, deadline);
-  if (!link) co_return std::unexpected(std::move(link.error()));
+  auto link = open_link(target);
+  if (!link) {
+    auto dialed = co_await link_to(target, deadline);
+    if (!dialed) co_return std::unexpected(std::move(dialed.error()));
+    link = std::move(*dialed);
+  }
   if (!chunk.IsInitialized())
     co_return fail(ErrorCode::InvalidArgument, "DataChunk: " + chunk.InitializationErrorString());
   std::string bytes = chunk.SerializeAsString();
-  co_return co_await send_frame(**link, lane, bytes, deadline);
+  auto sent = link->connection->send(lane, std::move(bytes));
+  if (!sent && sent.error().code == ErrorCode::ConnectionNotReady)
+    sent = co_await wait_and_send(*link, lane, bytes, deadline, std::move(sent.error()));
+  co_return sent;
 }
 
 asio::awaitable<void> Peers::read_loop(std::shared_ptr<PeerLink> link) {
@@ -319,7 +364,7 @@ void Peers::on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope& messa
         *link, error_response(message, Error{ErrorCode::InvalidArgument, "a REQUEST needs timeout_ms > 0"}));
     return;
   }
-  std::string key = link->peer_text + '|' + message.request_id();
+  auto key = seen_key(link->peer, message.request_id());
   if (auto it = seen_.find(key); it != seen_.end()) {
     // A retry of something we already have: answer from the cache, never run it twice. While the
     // first is still running, the retry's link gets the answer too when it comes.
@@ -330,8 +375,8 @@ void Peers::on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope& messa
     }
     return;
   }
-  seen_.emplace(key, Seen{});
   seen_order_.push_back(key);
+  seen_.emplace(std::move(key), Seen{});
   while (seen_order_.size() > kSeenLimit) {
     seen_.erase(seen_order_.front());
     seen_order_.pop_front();
@@ -345,7 +390,7 @@ void Peers::on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope& messa
   envelope->payload = Payload(std::move(*message.mutable_payload()));
   envelope->timeout_ms = message.timeout_ms();
   if (is_request) envelope->deadline = Clock::now() + std::chrono::milliseconds(message.timeout_ms());
-  envelope->caller = link->peer;
+  envelope->caller = link->as_caller;
   for (auto& entry : *message.mutable_metadata()) {
     envelope->metadata.emplace_back(std::move(*entry.mutable_key()), std::move(*entry.mutable_value()));
   }
@@ -353,21 +398,17 @@ void Peers::on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope& messa
   envelope->trace = trace ? *trace : TraceContext::new_trace();
   envelope->tracestate = std::move(*message.mutable_tracestate());
   envelope->reply_via = link;
-  envelope->dedup_key = std::move(key);
   auto refused = core_.admit_inbound(std::move(envelope));
   if (!refused) return;
   // Never run: forget it, so that a retry with the same request_id is admitted, not parked
   // waiting for an answer that will never come.
-  seen_.erase(link->peer_text + '|' + message.request_id());
+  seen_.erase(seen_key(link->peer, message.request_id()));
   if (is_request) send_response(*link, error_response(message, *refused));
 }
 
 void Peers::reply(const Envelope& request, Result<Payload> result) {
-  RpcEnvelope response;
-  response.set_route_key(request.route_key.data(), request.route_key.size());
-  response.set_request_id(request.request_id);
-  response.set_direction(DIRECTION_RESPONSE);
-  response.set_timeout_ms(0);
+  RpcEnvelope& response = outbound_;
+  start_response(response, request.route_key, request.request_id);
   if (result) {
     auto bytes = std::move(*result).take_bytes();
     if (bytes) {
@@ -380,7 +421,8 @@ void Peers::reply(const Envelope& request, Result<Payload> result) {
   }
   auto& link = *request.reply_via;
   std::string encoded = response.SerializeAsString();
-  if (auto it = seen_.find(request.dedup_key); it != seen_.end()) {
+  std::string().swap(*response.mutable_payload());  // a big payload is not kept until the next frame
+  if (auto it = seen_.find(seen_key(link.peer, request.request_id)); it != seen_.end()) {
     it->second.response = encoded;
     for (auto& weak : std::exchange(it->second.waiters, {})) {
       auto waiter = weak.lock();
@@ -395,7 +437,7 @@ void Peers::reply(const Envelope& request, Result<Payload> result) {
   }
 }
 
-void Peers::send_response(PeerLink& link, RpcEnvelope response) {
+void Peers::send_response(PeerLink& link, const RpcEnvelope& response) {
   if (auto sent = link.connection->send(RPC_RELIABLE, response.SerializeAsString()); !sent) {
     spdlog::warn("answer to {} not sent: {}", link.peer_text, sent.error().to_string());
   }

@@ -6,6 +6,7 @@
 //              enter the mailbox; RESPONSE completes a pending call; stream lanes feed the streams.
 
 #include <deque>
+#include <memory_resource>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -22,9 +23,12 @@ class NodeCore;
 /// A live connection to one peer (either side dialed).
 struct PeerLink {
   ActrId peer;
+  CallerId as_caller;  // `peer` as the caller of what arrives on this link
   std::string peer_text;
   std::shared_ptr<wire::Connection> connection;
-  std::unordered_set<std::uint64_t> in_flight;  // our pending sequences riding on this link
+  // Our pending sequences riding on this link: a node per call, from a pool, not malloc.
+  std::pmr::unsynchronized_pool_resource in_flight_pool;
+  std::pmr::unordered_set<std::uint64_t> in_flight{&in_flight_pool};
   /// Each RPC frame read on this link is parsed into this one message: protobuf keeps its strings'
   /// capacity across Clear(), so a steady stream of frames stops allocating for route keys,
   /// trace headers and the like. Only this link's reader touches it, one frame at a time.
@@ -35,11 +39,12 @@ class Peers : public std::enable_shared_from_this<Peers> {
  public:
   Peers(NodeCore& core, Strand strand);
 
-  /// All members: call on the node's strand.
+  /// All members: call on the node's strand. A `target` must outlive the call (it is the
+  /// caller's Dest, which its co_await keeps alive).
   void remember_address(const ActrId& id, std::string ws_address);
-  asio::awaitable<Result<Payload>> request(ActrId target, EnvelopePtr envelope);
-  asio::awaitable<Result<void>> tell(ActrId target, EnvelopePtr envelope);
-  asio::awaitable<Result<void>> send_chunk(ActrId target, DataChunk chunk, PayloadType lane,
+  asio::awaitable<Result<Payload>> request(const ActrId& target, EnvelopePtr envelope);
+  asio::awaitable<Result<void>> tell(const ActrId& target, EnvelopePtr envelope);
+  asio::awaitable<Result<void>> send_chunk(const ActrId& target, DataChunk chunk, PayloadType lane,
                                            Clock::time_point deadline);
   /// A connection the listener accepted (its peer is verified).
   void adopt(std::shared_ptr<wire::Connection> connection);
@@ -48,6 +53,9 @@ class Peers : public std::enable_shared_from_this<Peers> {
   void close_all(std::string_view reason);
 
  private:
+  /// The link to `target` if one is open (no dialing).
+  std::shared_ptr<PeerLink> open_link(const ActrId& target) const;
+  /// Dials `target` unless a link is open (sharing a dial already under way).
   asio::awaitable<Result<std::shared_ptr<PeerLink>>> link_to(const ActrId& target,
                                                              Clock::time_point deadline);
   std::shared_ptr<PeerLink> add_link(std::shared_ptr<wire::Connection> connection);
@@ -55,16 +63,31 @@ class Peers : public std::enable_shared_from_this<Peers> {
   void on_rpc_frame(const std::shared_ptr<PeerLink>& link, const std::string& data, PayloadType lane);
   asio::awaitable<void> on_chunk_frame(std::shared_ptr<PeerLink> link, wire::Frame frame);
   void on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope& message, PayloadType lane);
-  void send_response(PeerLink& link, RpcEnvelope response);
-  /// `bytes` is moved from only when the wire accepts the frame, so a refused one can be re-sent.
-  asio::awaitable<Result<void>> send_frame(PeerLink& link, PayloadType lane, std::string& bytes,
-                                           Clock::time_point deadline);
+  void send_response(PeerLink& link, const RpcEnvelope& response);
+  /// The envelope as an encoded RpcEnvelope frame (its payload serialized if it was typed).
+  Result<std::string> encode_frame(Envelope& envelope);
+  /// After send() `refused` a frame with ConnectionNotReady: waits for room and sends again, while
+  /// the deadline allows. `bytes` is moved from only when the wire accepts the frame.
+  asio::awaitable<Result<void>> wait_and_send(PeerLink& link, PayloadType lane, std::string& bytes,
+                                              Clock::time_point deadline, Error refused);
   void drop(const std::shared_ptr<PeerLink>& link, const std::string& why);
   std::optional<std::uint64_t> our_sequence(std::string_view request_id) const;
   /// The pending-table key of an answer: our own request_id form, or a caller-chosen one.
   std::optional<std::uint64_t> pending_sequence(const std::string& request_id) const;
 
-  /// Answers to recent requests, so a retried request_id is answered, not run again.
+  /// Answers to recent requests, so a retried request_id is answered, not run again. Keyed by
+  /// the caller (realm and serial number: unique within signaling) and its request_id, which is
+  /// short enough to stay inside the string for ids this runtime makes.
+  struct SeenKey {
+    std::uint64_t serial = 0;
+    std::uint32_t realm = 0;
+    std::string request_id;
+    friend bool operator==(const SeenKey&, const SeenKey&) = default;
+  };
+  struct SeenKeyHash {
+    std::size_t operator()(const SeenKey& key) const;
+  };
+  static SeenKey seen_key(const ActrId& caller, std::string_view request_id);
   struct Seen {
     std::optional<std::string> response;           // encoded RESPONSE; nullopt while the handler runs
     std::vector<std::weak_ptr<PeerLink>> waiters;  // links a repeat came on while it ran
@@ -77,13 +100,13 @@ class Peers : public std::enable_shared_from_this<Peers> {
   std::unordered_map<ActrId, std::string> addresses_;
   std::unordered_map<ActrId, std::shared_ptr<WaitList>> dialing_;
   std::unordered_map<std::string, std::uint64_t> custom_ids_;  // caller-chosen request_id → sequence
-  std::unordered_map<std::string, Seen> seen_;
-  std::deque<std::string> seen_order_;
+  std::unordered_map<SeenKey, Seen, SeenKeyHash> seen_;
+  std::deque<SeenKey> seen_order_;
+  /// Every frame this node encodes is built in this one message (on the strand, one at a time),
+  /// so its strings keep their capacity from frame to frame.
+  RpcEnvelope outbound_;
 };
 
-RpcEnvelope to_wire(Envelope& envelope);
-/// The envelope as an encoded RpcEnvelope frame (its payload serialized if it was typed).
-Result<std::string> encode_frame(Envelope& envelope);
 /// The ACL rule of PROTOCOL.md: a matching DENY beats every ALLOW; nothing matching denies. With no
 /// ACL at all, callers from the node's own realm are allowed.
 bool acl_allows(const Acl* acl, const ActrId& caller, std::uint32_t own_realm);

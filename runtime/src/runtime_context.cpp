@@ -8,7 +8,6 @@
 namespace actr::detail {
 namespace {
 
-const std::optional<ActrId> kNoCaller;
 const Metadata kNoMetadata;
 
 Error no_media() {
@@ -23,7 +22,7 @@ RuntimeContext::RuntimeContext(NodeCore& core, Envelope* inbound)
 
 const ActrId& RuntimeContext::self_id() const { return core_.self_id(); }
 const std::optional<ActrId>& RuntimeContext::caller_id() const {
-  return inbound_ ? inbound_->caller : kNoCaller;
+  return *(inbound_ ? inbound_->caller : shell_caller());
 }
 std::string_view RuntimeContext::request_id() const {
   return inbound_ ? std::string_view(core_.request_id(*inbound_)) : std::string_view{};
@@ -33,7 +32,7 @@ const Metadata& RuntimeContext::metadata() const { return inbound_ ? inbound_->m
 asio::awaitable<Result<Payload>> RuntimeContext::send_request(const Dest& dest, Outbound message) {
   auto route_key = message.route_key;
   auto timeout = message.options.timeout;
-  auto envelope = core_.make_envelope(DIRECTION_REQUEST, std::move(message), core_.self_id(), &trace_);
+  auto envelope = core_.make_envelope(DIRECTION_REQUEST, std::move(message), core_.self_caller(), &trace_);
   if (!envelope) co_return std::unexpected(std::move(envelope.error()));
   Gate gate = pick_gate(core_, dest);
   auto op = std::visit([&](const auto& g) { return g.request(std::move(*envelope)); }, gate);
@@ -46,7 +45,7 @@ asio::awaitable<Result<Payload>> RuntimeContext::send_request(const Dest& dest, 
 }
 
 asio::awaitable<Result<void>> RuntimeContext::send_tell(const Dest& dest, Outbound message) {
-  auto envelope = core_.make_envelope(DIRECTION_TELL, std::move(message), core_.self_id(), &trace_);
+  auto envelope = core_.make_envelope(DIRECTION_TELL, std::move(message), core_.self_caller(), &trace_);
   if (!envelope) co_return std::unexpected(std::move(envelope.error()));
   Gate gate = pick_gate(core_, dest);
   auto op = std::visit([&](const auto& g) { return g.tell(std::move(*envelope)); }, gate);

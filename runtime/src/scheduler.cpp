@@ -81,7 +81,7 @@ std::optional<std::string> Scheduler::conflict_key(Envelope& envelope) {
   const auto* rule = policy_.find(envelope.route_key);
   if (!rule) return std::nullopt;
   if (rule->source == SchedulingPolicy::Rule::Source::Caller) {
-    return envelope.caller ? to_string(*envelope.caller) : std::string("shell");
+    return *envelope.caller ? to_string(**envelope.caller) : std::string("shell");
   }
   const FieldKey& key = field_key(envelope.route_key, rule->field);
   if (!key.prototype) return std::nullopt;

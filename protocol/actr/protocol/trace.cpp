@@ -33,20 +33,27 @@ void fill_random_nonzero(std::array<std::uint8_t, N>& bytes) {
   } while (std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; }));
 }
 
+constexpr char kHexDigits[] = "0123456789abcdef";
+
 template <std::size_t N>
-void append_hex(std::string& out, const std::array<std::uint8_t, N>& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
+char* write_hex(char* out, const std::array<std::uint8_t, N>& bytes) {
   for (auto b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0xf]);
+    *out++ = kHexDigits[b >> 4];
+    *out++ = kHexDigits[b & 0xf];
   }
+  return out;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;  // upper case is invalid in traceparent
-}
+/// Lowercase hex digit values, -1 for every other byte (upper case is invalid in traceparent).
+constexpr std::array<std::int8_t, 256> kHexValues = [] {
+  std::array<std::int8_t, 256> values{};
+  values.fill(-1);
+  for (int i = 0; i < 16; ++i)
+    values[static_cast<unsigned char>(kHexDigits[i])] = static_cast<std::int8_t>(i);
+  return values;
+}();
+
+int hex_value(char c) { return kHexValues[static_cast<unsigned char>(c)]; }
 
 template <std::size_t N>
 bool parse_hex(std::string_view text, std::array<std::uint8_t, N>& out) {
@@ -83,14 +90,21 @@ bool TraceContext::valid() const { return !all_zero(trace_id) && !all_zero(span_
 
 std::string TraceContext::to_traceparent() const {
   std::string out;
-  out.reserve(55);
-  out += "00-";
-  append_hex(out, trace_id);
-  out += '-';
-  append_hex(out, span_id);
-  out += '-';
-  append_hex(out, std::array<std::uint8_t, 1>{flags});
+  write_traceparent(out);
   return out;
+}
+
+void TraceContext::write_traceparent(std::string& out) const {
+  out.resize(55);
+  char* p = out.data();
+  *p++ = '0';
+  *p++ = '0';
+  *p++ = '-';
+  p = write_hex(p, trace_id);
+  *p++ = '-';
+  p = write_hex(p, span_id);
+  *p++ = '-';
+  write_hex(p, std::array<std::uint8_t, 1>{flags});
 }
 
 Result<TraceContext> parse_traceparent(std::string_view header) {

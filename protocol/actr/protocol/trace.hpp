@@ -23,6 +23,8 @@ struct TraceContext {
   TraceContext child() const;
   /// "00-<32 hex>-<16 hex>-<2 hex>"
   std::string to_traceparent() const;
+  /// The same, written over `out` (which keeps its capacity: no allocation once it has some).
+  void write_traceparent(std::string& out) const;
   bool valid() const;
 
   friend bool operator==(const TraceContext&, const TraceContext&) = default;

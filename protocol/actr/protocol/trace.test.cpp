@@ -14,6 +14,16 @@ TEST(Trace, NewTraceRoundTripsThroughTraceparent) {
   EXPECT_EQ(*parsed, trace);
 }
 
+TEST(Trace, WriteTraceparentOverwritesWhatTheStringHeld) {
+  auto parsed = parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  ASSERT_TRUE(parsed);
+  std::string longer(80, 'x'), shorter = "00";
+  parsed->write_traceparent(longer);
+  parsed->write_traceparent(shorter);
+  EXPECT_EQ(longer, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  EXPECT_EQ(shorter, longer);
+}
+
 TEST(Trace, ChildKeepsTraceIdAndChangesSpan) {
   auto parent = TraceContext::new_trace();
   auto child = parent.child();

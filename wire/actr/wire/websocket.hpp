@@ -55,6 +55,11 @@ struct Options {
   /// goes out at half of it, so only a dead or stalled peer times out. Zero disables the idle timeout.
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
   bool keep_alive_pings = true;
+  /// The executor handed to connect() or Listener::start() already runs its handlers one at a time
+  /// (an io_context run by a single thread, or a strand). Connections then run on it directly instead
+  /// of on a strand of their own, which saves a lock and a type-erased hop on every read, write and
+  /// wake-up, and lets a frame reach a reader on that executor without any hand-over.
+  bool executor_is_serial = false;
 };
 
 class ConnectionImpl;

@@ -448,9 +448,11 @@ asio::awaitable<Result<void>> NodeCore::start_remote() {
         wire_options());
     if (!started) co_return std::unexpected(std::move(started.error()));
     listener_ = std::move(*started);
-    const auto& host = remote.ws_advertised_host.empty() ? remote.ws_listen_host : remote.ws_advertised_host;
-    request.set_ws_address(fmt::format(
-        "ws://{}:{}", host, remote.ws_advertised_port ? remote.ws_advertised_port : listener_->port()));
+    config::WsListener advertised;  // the one spelling of a ws_address (IPv6 literals in brackets)
+    advertised.advertised_host =
+        remote.ws_advertised_host.empty() ? remote.ws_listen_host : remote.ws_advertised_host;
+    advertised.advertised_port = remote.ws_advertised_port;
+    request.set_ws_address(advertised.ws_address(listener_->port()));
   }
   if (!remote.lock_file.empty() && std::filesystem::exists(remote.lock_file)) {
     auto lock = config::load_lock_file(remote.lock_file);

@@ -49,6 +49,22 @@ TEST_F(Remote, TypedCallTellAndRawCallAcrossProcesses) {
   });
 }
 
+// The node advertises "ws://[::1]:PORT": an IPv6 literal needs its brackets to be dialed.
+TEST_F(Remote, AnIpv6ListenerIsAdvertisedSoThatCallersCanDialIt) {
+  start_server({"--listen-host", "::1"});
+  start_client(client_config());
+  run([](Context& ctx) -> asio::awaitable<void> {
+    auto dest = Dest::actor(co_await find_server(ctx));
+    Text text;
+    text.set_text("over ipv6");
+    auto reply = co_await ctx.call(dest, text, CallOptions(std::chrono::milliseconds(5'000)));
+    EXPECT_TRUE(reply) << (reply ? "" : reply.error().to_string());
+    if (reply) {
+      EXPECT_EQ(reply->text(), "over ipv6");
+    }
+  });
+}
+
 TEST_F(Remote, UnknownRouteAndRemoteHandlerError) {
   start_server();
   start_client(client_config());

@@ -131,7 +131,7 @@ class TestServer : public RemoteTestHandler {
 
 int main(int argc, char** argv) {
   CLI::App app("remote test server");
-  std::string signaling, secret, deny_type, config_file, type_name = "remote-test";
+  std::string signaling, secret, deny_type, config_file, type_name = "remote-test", listen_host = "127.0.0.1";
   std::size_t threads = 1, stream_capacity = 256, mailbox_capacity = 1024;
   std::uint16_t listen_port = 0, advertise_port = 0;
   app.add_option("--config", config_file, "actr.toml (manifest.toml beside it); replaces the flags below");
@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "io threads of the node");
   app.add_option("--stream-capacity", stream_capacity, "chunks buffered per stream");
   app.add_option("--mailbox-capacity", mailbox_capacity, "requests queued per lane before senders are held");
+  app.add_option("--listen-host", listen_host, "direct-connect address");
   app.add_option("--listen-port", listen_port, "direct-connect port (0: ephemeral)");
   app.add_option("--advertise-port", advertise_port, "port put into ws_address (0: the bound one)");
   CLI11_PARSE(app, argc, argv);
@@ -169,6 +170,7 @@ int main(int argc, char** argv) {
     actr::RemoteConfig remote;
     remote.signaling_url = signaling;
     remote.realm_secret = secret;
+    remote.ws_listen_host = listen_host;
     remote.ws_listen_port = listen_port;
     remote.ws_advertised_port = advertise_port;
     if (!deny_type.empty()) {

@@ -152,15 +152,87 @@ void ConnectionImpl::process() {
   // Last, because a waiter may resume its coroutine right here (when this thread already runs its
   // executor): that code may call back into this connection, which is consistent by now. What it
   // sends meanwhile is written right after, as one batch, without a trip through the scheduler.
-  if (wake.empty()) return;
+  const bool sink = has_sink_.load(std::memory_order_acquire);
+  if (wake.empty() && !sink) return;
   ConnectionImpl* outer = detail::t_delivering;
   detail::t_delivering = this;
   for (auto& [waiter, frame] : wake) waiter->complete(Result<Frame>(std::move(frame)), true);
+  if (sink) deliver_held_frames();
   detail::t_delivering = outer;
   if (pump_deferred_) {
     pump_deferred_ = false;
     pump();
   }
+}
+
+void ConnectionImpl::deliver_held_frames() {
+  std::shared_ptr<FrameSink> sink;
+  bool resume = false;
+  std::optional<Error> end;
+  for (;;) {
+    Frame frame;
+    std::uint64_t resumes = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (!sink) {
+        if (sink_closed_) return;
+        sink = sink_.lock();
+        if (!sink) return;  // its owner is gone: nobody takes frames any more
+      }
+      if (sink_paused_) break;
+      if (in_.empty()) {
+        if (terminal_) {
+          end = terminal_;
+          sink_closed_ = true;
+        }
+        break;
+      }
+      frame = std::move(in_.front());
+      in_.pop_front();
+      in_bytes_ -= frame.data.size() + kFrameHeaderBytes;
+      if (reading_paused_ && in_bytes_ <= options_.receive_queue_limit / 2 && !terminal_) {
+        reading_paused_ = false;
+        resume = true;
+      }
+      resumes = sink_resumes_;
+    }
+    if (!sink->on_frame(frame)) {
+      std::lock_guard lock(mu_);
+      if (sink_resumes_ == resumes) sink_paused_ = true;
+    }
+  }
+  if (resume) resume_reading();
+  if (end) sink->on_closed(*end);
+}
+
+void ConnectionImpl::run_sink() {
+  ConnectionImpl* outer = detail::t_delivering;
+  detail::t_delivering = this;
+  deliver_held_frames();
+  detail::t_delivering = outer;
+  if (pump_deferred_) {
+    pump_deferred_ = false;
+    pump();
+  }
+}
+
+void ConnectionImpl::deliver_to(std::weak_ptr<FrameSink> sink) {
+  {
+    std::lock_guard lock(mu_);
+    sink_ = std::move(sink);
+  }
+  has_sink_.store(true, std::memory_order_release);
+  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->run_sink(); });
+}
+
+void ConnectionImpl::resume_delivery() {
+  {
+    std::lock_guard lock(mu_);
+    ++sink_resumes_;
+    if (!sink_paused_) return;
+    sink_paused_ = false;
+  }
+  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->run_sink(); });
 }
 
 void ConnectionImpl::parse() {
@@ -525,6 +597,9 @@ bool ConnectionImpl::set_terminal(Error error, bool drop_received) {
   }
   for (auto& waiter : frame_waiters) waiter->complete(Result<Frame>(std::unexpect, error), false);
   for (auto& waiter : ready_waiters) waiter.second->complete();
+  // A sink hears of the end in a turn of its own, after the frames still held.
+  if (has_sink_.load(std::memory_order_acquire))
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->run_sink(); });
   return true;
 }
 
@@ -600,6 +675,8 @@ Connection::~Connection() { impl_->close("connection released"); }
 const ActrId& Connection::peer() const { return impl_->peer(); }
 Result<void> Connection::send(PayloadType lane, std::string&& data) { return impl_->send(lane, data); }
 void Connection::close(std::string_view reason) { impl_->close(reason); }
+void Connection::deliver_to(std::weak_ptr<FrameSink> sink) { impl_->deliver_to(std::move(sink)); }
+void Connection::resume_delivery() { impl_->resume_delivery(); }
 bool Connection::is_open() const { return impl_->is_open(); }
 std::size_t Connection::queued_bytes() const { return impl_->queued_bytes(); }
 

@@ -201,6 +201,76 @@ TEST(Connection, RunsDirectlyOnASerialExecutor) {
   });
 }
 
+// Takes frames pushed by the connection, pausing after every 10th (resumed from a posted task, as a
+// reader that finishes a frame asynchronously would), and records the end.
+struct RecordingSink : FrameSink {
+  RecordingSink(asio::any_io_executor ex, std::shared_ptr<Connection> connection)
+      : ex(std::move(ex)), connection(std::move(connection)) {}
+  bool on_frame(Frame& frame) override {
+    EXPECT_FALSE(closed) << "a frame after the end";
+    frames.push_back(std::move(frame.data));
+    if (frames.size() % 10 != 0) return true;
+    ++pauses;
+    asio::post(ex, [this] { connection->resume_delivery(); });
+    return false;
+  }
+  void on_closed(const Error& why) override {
+    EXPECT_FALSE(closed) << "ended twice";
+    closed = why;
+  }
+  asio::any_io_executor ex;
+  std::shared_ptr<Connection> connection;
+  std::vector<std::string> frames;
+  int pauses = 0;
+  std::optional<Error> closed;
+};
+
+TEST(Connection, PushesFramesToASinkInOrderWithPausesThenTheEnd) {
+  run([]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    Authority authority;
+    auto client = authority.issue(1);
+    auto server = authority.issue(2);
+    Slot<std::shared_ptr<Connection>> accepted(ex);
+    auto listener =
+        Listener::start(ex, "127.0.0.1", 0, authority.verifier(),
+                        [&accepted](std::shared_ptr<Connection> c) { accepted.set(std::move(c)); });
+    CO_ASSERT_OK(listener);
+    auto dialed =
+        co_await connect(ex, address_of(**listener), server.id, client.id, client.credential, in(5s));
+    CO_ASSERT_OK(dialed);
+    auto near = *dialed;
+    auto far = co_await accepted.get();
+    // Frames that arrive before the sink is attached are held, and go to it first.
+    for (int i = 0; i < 5; ++i) CO_ASSERT_OK(far->send(RPC_RELIABLE, "early " + std::to_string(i)));
+    asio::steady_timer settle(ex, 50ms);
+    co_await settle.async_wait(asio::use_awaitable);
+    auto sink = std::make_shared<RecordingSink>(ex, near);
+    near->deliver_to(sink);
+    for (int i = 0; i < 95; ++i) {
+      auto sent = co_await send_when_writable(*far, i % 2 ? STREAM_RELIABLE : RPC_RELIABLE,
+                                              "frame " + std::to_string(i));
+      CO_ASSERT_OK(sent);
+    }
+    while (far->queued_bytes() > 0) {  // close() discards what is not written yet
+      asio::steady_timer wait(ex, 1ms);
+      co_await wait.async_wait(asio::use_awaitable);
+    }
+    far->close("that is all");
+    for (int tick = 0; tick < 500 && !sink->closed; ++tick) {
+      asio::steady_timer wait(ex, 10ms);
+      co_await wait.async_wait(asio::use_awaitable);
+    }
+    CO_ASSERT_TRUE(sink->closed.has_value());
+    EXPECT_TRUE(contains(sink->closed->message, "that is all")) << sink->closed->message;
+    CO_ASSERT_TRUE(sink->frames.size() == 100u);
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(sink->frames[i], "early " + std::to_string(i));
+    for (int i = 0; i < 95; ++i) EXPECT_EQ(sink->frames[5 + i], "frame " + std::to_string(i));
+    EXPECT_EQ(sink->pauses, 10);
+    (*listener)->stop();
+  });
+}
+
 // A bare Beast server: accepts the WebSocket, sends one frame, then drops the TCP connection without a
 // close frame.
 asio::awaitable<void> serve_one_frame_then_vanish(tcp::acceptor& acceptor) {

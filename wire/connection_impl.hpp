@@ -75,6 +75,9 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   template <class Token>
   auto async_wait_writable(std::size_t frame_bytes, Token&& token);
 
+  void deliver_to(std::weak_ptr<FrameSink> sink);
+  void resume_delivery();
+
   void close(std::string_view reason);
   bool is_open() const { return !closed_.load(std::memory_order_acquire); }
   std::size_t queued_bytes() const;
@@ -116,6 +119,10 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   /// publish() with the waiters completed by posting: for failure paths in the middle of a parse.
   void publish_now();
   void resume_reading();
+  /// Hands the frames waiting in in_ to the sink (and, once they are all taken and the connection
+  /// has ended, the end). On the strand; run_sink() wraps it for a posted turn of its own.
+  void deliver_held_frames();
+  void run_sink();
 
   // Writing: one batch (control frames, then queued messages) per system call where possible.
   void request_write();
@@ -197,6 +204,12 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   std::vector<std::pair<std::size_t, std::unique_ptr<detail::ReadyWaiter>>> ready_waiters_;
   std::optional<Error> terminal_;
   std::atomic<bool> closed_{false};
+  // Push delivery (deliver_to): the sink, set once; frames wait in in_ while it is paused.
+  std::weak_ptr<FrameSink> sink_;
+  std::atomic<bool> has_sink_{false};
+  bool sink_paused_ = false;
+  std::uint64_t sink_resumes_ = 0;  // resume_delivery() calls: one racing on_frame's false wins
+  bool sink_closed_ = false;        // on_closed was called
 };
 
 }  // namespace actr::wire

@@ -75,6 +75,10 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   asio::awaitable<Result<void>> deliver_chunk(DataChunk chunk, ActrId sender, PayloadType lane,
                                               Clock::time_point deadline);
   StreamRegistry& streams() { return streams_; }
+  /// deliver_chunk() when it need not wait (see StreamRegistry::try_deliver). On the strand.
+  std::optional<Result<void>> try_deliver_chunk(DataChunk& chunk, const ActrId& sender, PayloadType lane) {
+    return streams_.try_deliver(chunk, sender, lane);
+  }
 
   void add_shell_handler(std::string route_key, ActorRef::ShellHandler handler);
 

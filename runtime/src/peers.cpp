@@ -52,7 +52,8 @@ bool acl_allows(const Acl* acl, const ActrId& caller, std::uint32_t own_realm) {
   return allowed;
 }
 
-Peers::Peers(NodeCore& core, Strand strand) : core_(core), strand_(std::move(strand)) {}
+Peers::Peers(NodeCore& core, Strand strand)
+    : core_(core), strand_(std::move(strand)), serial_(core.wire_options().executor_is_serial) {}
 
 Result<std::string> Peers::encode_frame(Envelope& envelope) {
   RpcEnvelope& out = outbound_;
@@ -116,7 +117,9 @@ std::shared_ptr<PeerLink> Peers::add_link(std::shared_ptr<wire::Connection> conn
   // A newer connection to the same peer replaces the older one for our calls; the old one keeps
   // serving what is in flight on it until it closes.
   links_[link->peer] = link;
-  asio::co_spawn(strand_, read_loop(link), asio::detached);
+  live_[link.get()] = link;  // kept until its connection ends, even once a newer link replaces it
+  link->owner = weak_from_this();
+  link->connection->deliver_to(link);
   return link;
 }
 
@@ -281,26 +284,44 @@ asio::awaitable<Result<void>> Peers::send_chunk(const ActrId& target, DataChunk 
   co_return sent;
 }
 
-asio::awaitable<void> Peers::read_loop(std::shared_ptr<PeerLink> link) {
-  auto self = shared_from_this();
-  std::string why = "closed";
-  for (;;) {
-    auto frame = co_await link->connection->receive();
-    if (!frame) {
-      why = frame.error().message;
-      break;
-    }
-    if (is_rpc_lane(frame->lane)) {
-      on_rpc_frame(link, frame->data, frame->lane);  // never waits: no coroutine frame per message
-    } else {
-      co_await on_chunk_frame(link, std::move(*frame));
-    }
+bool PeerLink::on_frame(wire::Frame& frame) {
+  auto peers = owner.lock();
+  return peers ? peers->on_frame(*this, frame) : true;
+}
+
+void PeerLink::on_closed(const Error& why) {
+  auto peers = owner.lock();
+  if (!peers) return;
+  asio::dispatch(peers->strand_,
+                 [peers, link = shared_from_this(), why = why.message] { peers->drop(link, why); });
+}
+
+bool Peers::on_frame(PeerLink& link, wire::Frame& frame) {
+  if (!serial_) {
+    // Another thread: hand the frame to the strand. RPC frames never wait, and the strand keeps
+    // their order; a chunk holds the link's later frames until it is delivered.
+    const bool rpc = is_rpc_lane(frame.lane);
+    asio::post(strand_,
+               [self = shared_from_this(), link = link.shared_from_this(), frame = std::move(frame)] {
+                 if (is_rpc_lane(frame.lane)) {
+                   self->on_rpc_frame(*link, frame.data, frame.lane);
+                 } else {
+                   self->on_chunk_frame(link, frame);
+                 }
+               });
+    return rpc;
   }
-  drop(link, why);
+  // Already on the strand: handled right here.
+  if (is_rpc_lane(frame.lane)) {
+    on_rpc_frame(link, frame.data, frame.lane);
+    return true;
+  }
+  return on_chunk_frame(link.shared_from_this(), frame);
 }
 
 void Peers::drop(const std::shared_ptr<PeerLink>& link, const std::string& why) {
   if (auto it = links_.find(link->peer); it != links_.end() && it->second == link) links_.erase(it);
+  live_.erase(link.get());
   link->connection->close(why);
   // Calls riding this link fail now, not at their deadline; the next call dials again.
   auto in_flight = std::move(link->in_flight);
@@ -310,21 +331,34 @@ void Peers::drop(const std::shared_ptr<PeerLink>& link, const std::string& why) 
   }
 }
 
-asio::awaitable<void> Peers::on_chunk_frame(std::shared_ptr<PeerLink> link, wire::Frame frame) {
+bool Peers::on_chunk_frame(const std::shared_ptr<PeerLink>& link, const wire::Frame& frame) {
   DataChunk chunk;
   if (!chunk.ParseFromString(frame.data)) {
     spdlog::warn("dropped an undecodable DataChunk from {}", link->peer_text);
-    co_return;
+  } else if (auto delivered = core_.try_deliver_chunk(chunk, link->peer, frame.lane); !delivered) {
+    // The stream is full: wait for room, holding the link's later frames (streams stay in order,
+    // and the sender feels the push back).
+    asio::co_spawn(strand_, deliver_chunk_later(link, std::move(chunk), frame.lane), asio::detached);
+    return false;
+  } else if (!*delivered) {
+    spdlog::warn("chunk from {}: {}", link->peer_text, delivered->error().to_string());
   }
-  auto delivered = co_await core_.deliver_chunk(std::move(chunk), link->peer, frame.lane,
-                                                Clock::now() + kDefaultCallTimeout);
-  if (!delivered) spdlog::warn("chunk from {}: {}", link->peer_text, delivered.error().to_string());
+  if (!serial_) link->connection->resume_delivery();  // it waited for this hop to the strand
+  return true;
 }
 
-void Peers::on_rpc_frame(const std::shared_ptr<PeerLink>& link, const std::string& data, PayloadType lane) {
-  RpcEnvelope& message = link->inbound;  // ParseFromString clears it first
+asio::awaitable<void> Peers::deliver_chunk_later(std::shared_ptr<PeerLink> link, DataChunk chunk,
+                                                 PayloadType lane) {
+  auto delivered =
+      co_await core_.deliver_chunk(std::move(chunk), link->peer, lane, Clock::now() + kDefaultCallTimeout);
+  if (!delivered) spdlog::warn("chunk from {}: {}", link->peer_text, delivered.error().to_string());
+  link->connection->resume_delivery();
+}
+
+void Peers::on_rpc_frame(PeerLink& link, const std::string& data, PayloadType lane) {
+  RpcEnvelope& message = link.inbound;  // ParseFromString clears it first
   if (!message.ParseFromString(data)) {
-    spdlog::warn("dropped an undecodable RpcEnvelope ({} bytes) from {}", data.size(), link->peer_text);
+    spdlog::warn("dropped an undecodable RpcEnvelope ({} bytes) from {}", data.size(), link.peer_text);
     return;
   }
   switch (message.direction()) {
@@ -342,36 +376,36 @@ void Peers::on_rpc_frame(const std::shared_ptr<PeerLink>& link, const std::strin
       break;
     }
     default:
-      spdlog::warn("dropped a message without direction from {} (route '{}')", link->peer_text,
+      spdlog::warn("dropped a message without direction from {} (route '{}')", link.peer_text,
                    message.route_key());
       break;
   }
 }
 
-void Peers::on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope& message, PayloadType lane) {
+void Peers::on_request(PeerLink& link, RpcEnvelope& message, PayloadType lane) {
   bool is_request = message.direction() == DIRECTION_REQUEST;
-  if (!acl_allows(core_.acl(), link->peer, core_.self_id().realm().realm_id())) {
+  if (!acl_allows(core_.acl(), link.peer, core_.self_id().realm().realm_id())) {
     if (is_request) {
-      send_response(*link,
+      send_response(link,
                     error_response(message, Error{ErrorCode::PermissionDenied,
-                                                  fmt::format("{} may not call {} (ACL)", link->peer_text,
+                                                  fmt::format("{} may not call {} (ACL)", link.peer_text,
                                                               to_string(core_.self_id()))}));
     }
     return;
   }
   if (is_request && message.timeout_ms() <= 0) {
     send_response(
-        *link, error_response(message, Error{ErrorCode::InvalidArgument, "a REQUEST needs timeout_ms > 0"}));
+        link, error_response(message, Error{ErrorCode::InvalidArgument, "a REQUEST needs timeout_ms > 0"}));
     return;
   }
-  auto key = seen_key(link->peer, message.request_id());
+  auto key = seen_key(link.peer, message.request_id());
   if (auto it = seen_.find(key); it != seen_.end()) {
     // A retry of something we already have: answer from the cache, never run it twice. While the
     // first is still running, the retry's link gets the answer too when it comes.
     if (is_request && it->second.response) {
-      (void)link->connection->send(RPC_RELIABLE, std::string(*it->second.response));
+      (void)link.connection->send(RPC_RELIABLE, std::string(*it->second.response));
     } else if (is_request) {
-      it->second.waiters.push_back(link);
+      it->second.waiters.push_back(link.weak_from_this());
     }
     return;
   }
@@ -390,20 +424,20 @@ void Peers::on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope& messa
   envelope->payload = Payload(std::move(*message.mutable_payload()));
   envelope->timeout_ms = message.timeout_ms();
   if (is_request) envelope->deadline = Clock::now() + std::chrono::milliseconds(message.timeout_ms());
-  envelope->caller = link->as_caller;
+  envelope->caller = link.as_caller;
   for (auto& entry : *message.mutable_metadata()) {
     envelope->metadata.emplace_back(std::move(*entry.mutable_key()), std::move(*entry.mutable_value()));
   }
   auto trace = parse_traceparent(message.traceparent());
   envelope->trace = trace ? *trace : TraceContext::new_trace();
   envelope->tracestate = std::move(*message.mutable_tracestate());
-  envelope->reply_via = link;
+  envelope->reply_via = link.shared_from_this();
   auto refused = core_.admit_inbound(std::move(envelope));
   if (!refused) return;
   // Never run: forget it, so that a retry with the same request_id is admitted, not parked
   // waiting for an answer that will never come.
-  seen_.erase(seen_key(link->peer, message.request_id()));
-  if (is_request) send_response(*link, error_response(message, *refused));
+  seen_.erase(seen_key(link.peer, message.request_id()));
+  if (is_request) send_response(link, error_response(message, *refused));
 }
 
 void Peers::reply(const Envelope& request, Result<Payload> result) {
@@ -444,9 +478,10 @@ void Peers::send_response(PeerLink& link, const RpcEnvelope& response) {
 }
 
 void Peers::close_all(std::string_view reason) {
-  auto links = std::move(links_);
   links_.clear();
-  for (auto& [id, link] : links) link->connection->close(reason);
+  auto live = std::move(live_);
+  live_.clear();
+  for (auto& [raw, link] : live) link->connection->close(reason);
 }
 
 }  // namespace actr::detail

@@ -20,19 +20,26 @@ namespace actr::detail {
 
 class NodeCore;
 
-/// A live connection to one peer (either side dialed).
-struct PeerLink {
+class Peers;
+
+/// A live connection to one peer (either side dialed). It takes its connection's frames as they
+/// arrive (wire::FrameSink) and hands them to Peers.
+struct PeerLink final : wire::FrameSink, std::enable_shared_from_this<PeerLink> {
   ActrId peer;
   CallerId as_caller;  // `peer` as the caller of what arrives on this link
   std::string peer_text;
   std::shared_ptr<wire::Connection> connection;
+  std::weak_ptr<Peers> owner;
   // Our pending sequences riding on this link: a node per call, from a pool, not malloc.
   std::pmr::unsynchronized_pool_resource in_flight_pool;
   std::pmr::unordered_set<std::uint64_t> in_flight{&in_flight_pool};
   /// Each RPC frame read on this link is parsed into this one message: protobuf keeps its strings'
   /// capacity across Clear(), so a steady stream of frames stops allocating for route keys,
-  /// trace headers and the like. Only this link's reader touches it, one frame at a time.
+  /// trace headers and the like. Only the node's strand touches it, one frame at a time.
   RpcEnvelope inbound;
+
+  bool on_frame(wire::Frame& frame) override;
+  void on_closed(const Error& why) override;
 };
 
 class Peers : public std::enable_shared_from_this<Peers> {
@@ -59,10 +66,16 @@ class Peers : public std::enable_shared_from_this<Peers> {
   asio::awaitable<Result<std::shared_ptr<PeerLink>>> link_to(const ActrId& target,
                                                              Clock::time_point deadline);
   std::shared_ptr<PeerLink> add_link(std::shared_ptr<wire::Connection> connection);
-  asio::awaitable<void> read_loop(std::shared_ptr<PeerLink> link);
-  void on_rpc_frame(const std::shared_ptr<PeerLink>& link, const std::string& data, PayloadType lane);
-  asio::awaitable<void> on_chunk_frame(std::shared_ptr<PeerLink> link, wire::Frame frame);
-  void on_request(const std::shared_ptr<PeerLink>& link, RpcEnvelope& message, PayloadType lane);
+  friend struct PeerLink;
+  /// A frame from `link`'s connection, on the connection's executor (PeerLink::on_frame).
+  bool on_frame(PeerLink& link, wire::Frame& frame);
+  void on_rpc_frame(PeerLink& link, const std::string& data, PayloadType lane);
+  /// Delivers a chunk (on the strand). false: it waits for room in its stream, and the link's
+  /// connection holds its later frames until then (streams stay in order; the sender is pushed back).
+  bool on_chunk_frame(const std::shared_ptr<PeerLink>& link, const wire::Frame& frame);
+  asio::awaitable<void> deliver_chunk_later(std::shared_ptr<PeerLink> link, DataChunk chunk,
+                                            PayloadType lane);
+  void on_request(PeerLink& link, RpcEnvelope& message, PayloadType lane);
   void send_response(PeerLink& link, const RpcEnvelope& response);
   /// The envelope as an encoded RpcEnvelope frame (its payload serialized if it was typed).
   Result<std::string> encode_frame(Envelope& envelope);
@@ -96,7 +109,10 @@ class Peers : public std::enable_shared_from_this<Peers> {
 
   NodeCore& core_;
   Strand strand_;
-  std::unordered_map<ActrId, std::shared_ptr<PeerLink>> links_;
+  /// The connections run on strand_ itself (a one-thread node): their frames need no hand-over.
+  const bool serial_;
+  std::unordered_map<ActrId, std::shared_ptr<PeerLink>> links_;    // the one our calls use, per peer
+  std::unordered_map<PeerLink*, std::shared_ptr<PeerLink>> live_;  // every open link, until dropped
   std::unordered_map<ActrId, std::string> addresses_;
   std::unordered_map<ActrId, std::shared_ptr<WaitList>> dialing_;
   std::unordered_map<std::string, std::uint64_t> custom_ids_;  // caller-chosen request_id → sequence

@@ -44,30 +44,37 @@ void StreamRegistry::close(Stream& stream) {
   stream.writable.notify_all(false);
 }
 
-asio::awaitable<Result<void>> StreamRegistry::deliver(DataChunk chunk, ActrId sender, PayloadType lane,
-                                                      Clock::time_point deadline) {
+std::optional<Result<void>> StreamRegistry::try_deliver(DataChunk& chunk, const ActrId& sender,
+                                                        PayloadType lane) {
   auto it = streams_.find(chunk.stream_id());
   if (it == streams_.end()) {
-    co_return fail(ErrorCode::NotFound,
-                   fmt::format("no stream '{}' is registered at the receiver", chunk.stream_id()));
+    return fail(ErrorCode::NotFound,
+                fmt::format("no stream '{}' is registered at the receiver", chunk.stream_id()));
   }
-  auto stream = it->second;  // keep it alive across the wait
-  if (stream->queue.size() >= capacity_ && lane == STREAM_LATENCY_FIRST) {
+  Stream& stream = *it->second;
+  if (stream.queue.size() >= capacity_) {
+    if (lane != STREAM_LATENCY_FIRST) return std::nullopt;  // reliable: the sender waits for room
     ++dropped_;  // latency first: a late chunk is worth less than a fresh one
-    co_return Result<void>{};
+    return Result<void>{};
   }
-  while (stream->queue.size() >= capacity_ && !stream->closed) {
+  stream.queue.emplace_back(std::move(chunk), sender);
+  stream.readable.notify_one();
+  return Result<void>{};
+}
+
+asio::awaitable<Result<void>> StreamRegistry::deliver(DataChunk chunk, ActrId sender, PayloadType lane,
+                                                      Clock::time_point deadline) {
+  for (;;) {
+    if (auto done = try_deliver(chunk, sender, lane)) co_return std::move(*done);
+    auto stream = streams_.at(chunk.stream_id());  // registered and full; kept alive across the wait
     if (!co_await stream->writable.wait(deadline) && !stream->closed && stream->queue.size() >= capacity_) {
       co_return fail(ErrorCode::TimedOut,
                      fmt::format("stream '{}': the receiver stayed full until the deadline", stream->id));
     }
+    if (stream->closed) {
+      co_return fail(ErrorCode::Unavailable, fmt::format("stream '{}' was unregistered", stream->id));
+    }
   }
-  if (stream->closed) {
-    co_return fail(ErrorCode::Unavailable, fmt::format("stream '{}' was unregistered", stream->id));
-  }
-  stream->queue.emplace_back(std::move(chunk), std::move(sender));
-  stream->readable.notify_one();
-  co_return Result<void>{};
 }
 
 asio::awaitable<void> StreamRegistry::work(std::shared_ptr<Stream> stream) {

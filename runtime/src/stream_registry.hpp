@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include "envelope.hpp"
@@ -23,6 +24,9 @@ class StreamRegistry {
   Result<void> remove(std::string_view stream_id);
   asio::awaitable<Result<void>> deliver(DataChunk chunk, ActrId sender, PayloadType lane,
                                         Clock::time_point deadline);
+  /// deliver() when it need not wait; nullopt (and `chunk` untouched) when a full stream on a
+  /// reliable lane would make it wait for room.
+  std::optional<Result<void>> try_deliver(DataChunk& chunk, const ActrId& sender, PayloadType lane);
   void close_all();
   std::uint64_t dropped() const { return dropped_; }
 

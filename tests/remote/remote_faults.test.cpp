@@ -183,8 +183,17 @@ services = ["remote.v1.RemoteTest"]
   fs::remove_all(dir);
 }
 
-TEST_F(Remote, ReliableStreamPushesBackAndLosesNothing) {
-  start_server({"--stream-capacity", "4"});
+// With one io thread the server's connections run on its node's executor and chunks are delivered
+// as frames arrive; with two each connection has a strand and every frame hops to the node's.
+class RemoteIoThreads : public Remote, public ::testing::WithParamInterface<int> {};
+
+INSTANTIATE_TEST_SUITE_P(ServerThreads, RemoteIoThreads, ::testing::Values(1, 2),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::to_string(info.param) + "Thread" + (info.param > 1 ? "s" : "");
+                         });
+
+TEST_P(RemoteIoThreads, ReliableStreamPushesBackAndLosesNothing) {
+  start_server({"--stream-capacity", "4", "--threads", std::to_string(GetParam())});
   start_client(client_config());
   // 1 MiB chunks, more than the stream queue (4), both wire queues (8 MiB each) and the socket
   // buffers can hold together: with the receiver's handler held, the sender must be held too.

@@ -64,6 +64,19 @@ struct Options {
 
 class ConnectionImpl;
 
+/// Takes a connection's frames as they arrive: the push alternative to Connection::receive(), for
+/// a reader that handles each frame right away (no coroutine resumption per frame).
+class FrameSink {
+ public:
+  virtual ~FrameSink() = default;
+  /// The next frame, in arrival order, on the connection's executor. Return false to take no more
+  /// for now: the connection holds what arrives meanwhile (and stops reading from the socket once
+  /// receive_queue_limit bytes wait) until Connection::resume_delivery().
+  virtual bool on_frame(Frame& frame) = 0;
+  /// After the last frame, once: the error receive() would then return.
+  virtual void on_closed(const Error& why) = 0;
+};
+
 /// One established WebSocket connection, dialer or listener side.
 class Connection {
  public:
@@ -94,6 +107,12 @@ class Connection {
   /// One lock for the whole batch, for readers that drain a busy connection.
   boost::asio::awaitable<Result<std::size_t>> receive_some(std::vector<Frame>& out,
                                                            std::size_t max = SIZE_MAX);
+
+  /// From now on hands every frame to `sink` instead of to receive() (use one or the other); frames
+  /// that arrived before go first. The connection keeps only a weak reference to the sink.
+  void deliver_to(std::weak_ptr<FrameSink> sink);
+  /// After the sink's on_frame returned false: hands over the frames held meanwhile, and reads on.
+  void resume_delivery();
 
   /// Closes the connection: frames not yet written are discarded, pending receive() and wait_writable()
   /// calls complete, and the WebSocket close frame carries `reason`. Idempotent.

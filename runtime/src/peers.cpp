@@ -19,6 +19,12 @@ constexpr int kResendAttempts = 3;
 
 bool is_rpc_lane(PayloadType lane) { return lane == RPC_RELIABLE || lane == RPC_SIGNAL; }
 
+/// After encoding: the payload's buffer is kept for the next frame unless it grew big.
+void release_big_payload(RpcEnvelope& message) {
+  constexpr std::size_t kKeptPayloadCapacity = 64 * 1024;
+  if (message.payload().capacity() > kKeptPayloadCapacity) std::string().swap(*message.mutable_payload());
+}
+
 /// Starts `out` (cleared, strings keeping their capacity) as the RESPONSE to `request_id`.
 void start_response(RpcEnvelope& out, std::string_view route_key, std::string_view request_id) {
   out.Clear();
@@ -69,11 +75,10 @@ Result<std::string> Peers::encode_frame(Envelope& envelope) {
     entry->set_key(key);
     entry->set_value(value);
   }
-  auto bytes = std::move(envelope.payload).take_bytes();
-  if (!bytes) return std::unexpected(std::move(bytes.error()));
-  out.set_payload(std::move(*bytes));
+  auto written = std::move(envelope.payload).write_bytes(*out.mutable_payload());
+  if (!written) return std::unexpected(std::move(written.error()));
   std::string encoded = out.SerializeAsString();
-  std::string().swap(*out.mutable_payload());  // a big payload is not kept until the next frame
+  release_big_payload(out);
   return encoded;
 }
 
@@ -444,18 +449,16 @@ void Peers::reply(const Envelope& request, Result<Payload> result) {
   RpcEnvelope& response = outbound_;
   start_response(response, request.route_key, request.request_id);
   if (result) {
-    auto bytes = std::move(*result).take_bytes();
-    if (bytes) {
-      response.set_payload(std::move(*bytes));
-    } else {
-      error_to_proto(bytes.error(), *response.mutable_error());
+    if (auto written = std::move(*result).write_bytes(*response.mutable_payload()); !written) {
+      response.clear_payload();
+      error_to_proto(written.error(), *response.mutable_error());
     }
   } else {
     error_to_proto(result.error(), *response.mutable_error());
   }
   auto& link = *request.reply_via;
   std::string encoded = response.SerializeAsString();
-  std::string().swap(*response.mutable_payload());  // a big payload is not kept until the next frame
+  release_big_payload(response);
   if (auto it = seen_.find(seen_key(link.peer, request.request_id)); it != seen_.end()) {
     it->second.response = encoded;
     for (auto& weak : std::exchange(it->second.waiters, {})) {

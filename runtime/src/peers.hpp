@@ -6,7 +6,6 @@
 //              enter the mailbox; RESPONSE completes a pending call; stream lanes feed the streams.
 
 #include <deque>
-#include <memory_resource>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -30,9 +29,7 @@ struct PeerLink final : wire::FrameSink, std::enable_shared_from_this<PeerLink> 
   std::string peer_text;
   std::shared_ptr<wire::Connection> connection;
   std::weak_ptr<Peers> owner;
-  // Our pending sequences riding on this link: a node per call, from a pool, not malloc.
-  std::pmr::unsynchronized_pool_resource in_flight_pool;
-  std::pmr::unordered_set<std::uint64_t> in_flight{&in_flight_pool};
+  std::unordered_set<std::uint64_t> in_flight;  // our pending sequences riding on this link
   /// Each RPC frame read on this link is parsed into this one message: protobuf keeps its strings'
   /// capacity across Clear(), so a steady stream of frames stops allocating for route keys,
   /// trace headers and the like. Only the node's strand touches it, one frame at a time.
@@ -40,6 +37,14 @@ struct PeerLink final : wire::FrameSink, std::enable_shared_from_this<PeerLink> 
 
   bool on_frame(wire::Frame& frame) override;
   void on_closed(const Error& why) override;
+};
+
+/// Realm and serial number name an actor within signaling: hashing only them skips hashing the
+/// type's three strings on every call (equality still compares the whole id).
+struct PeerIdHash {
+  std::size_t operator()(const ActrId& id) const noexcept {
+    return static_cast<std::size_t>(id.serial_number() * 0x9e3779b97f4a7c15ULL) ^ id.realm().realm_id();
+  }
 };
 
 class Peers : public std::enable_shared_from_this<Peers> {
@@ -111,10 +116,10 @@ class Peers : public std::enable_shared_from_this<Peers> {
   Strand strand_;
   /// The connections run on strand_ itself (a one-thread node): their frames need no hand-over.
   const bool serial_;
-  std::unordered_map<ActrId, std::shared_ptr<PeerLink>> links_;    // the one our calls use, per peer
-  std::unordered_map<PeerLink*, std::shared_ptr<PeerLink>> live_;  // every open link, until dropped
-  std::unordered_map<ActrId, std::string> addresses_;
-  std::unordered_map<ActrId, std::shared_ptr<WaitList>> dialing_;
+  std::unordered_map<ActrId, std::shared_ptr<PeerLink>, PeerIdHash> links_;  // what our calls use
+  std::unordered_map<PeerLink*, std::shared_ptr<PeerLink>> live_;            // every open link, until dropped
+  std::unordered_map<ActrId, std::string, PeerIdHash> addresses_;
+  std::unordered_map<ActrId, std::shared_ptr<WaitList>, PeerIdHash> dialing_;
   std::unordered_map<std::string, std::uint64_t> custom_ids_;  // caller-chosen request_id → sequence
   std::unordered_map<SeenKey, Seen, SeenKeyHash> seen_;
   std::deque<SeenKey> seen_order_;

@@ -28,7 +28,7 @@ bool PendingCalls::complete(std::uint64_t sequence, Result<Payload> result) {
 }
 
 void PendingCalls::fail_all(const Error& error) {
-  std::pmr::unordered_map<std::uint64_t, Entry> entries(&pool_);
+  std::unordered_map<std::uint64_t, Entry> entries;
   entries.swap(entries_);
   deadlines_.clear();
   size_.store(0, std::memory_order_relaxed);

@@ -5,14 +5,20 @@
 namespace actr {
 namespace {
 
-Result<std::string> serialize(const google::protobuf::Message& message) {
+Result<void> serialize_into(const google::protobuf::Message& message, std::string& out) {
   // protobuf's SerializeToString aborts on missing required fields: check first.
-  std::string bytes;
-  if (!message.IsInitialized() || !message.SerializeToString(&bytes)) {
+  if (!message.IsInitialized() || !message.SerializeToString(&out)) {
     return fail(ErrorCode::InvalidArgument,
                 fmt::format("cannot encode {}: missing required fields: {}", message.GetTypeName(),
                             message.InitializationErrorString()));
   }
+  return {};
+}
+
+Result<std::string> serialize(const google::protobuf::Message& message) {
+  std::string bytes;
+  auto written = serialize_into(message, bytes);
+  if (!written) return std::unexpected(std::move(written.error()));
   return bytes;
 }
 
@@ -49,6 +55,12 @@ Result<void> Payload::materialize(const google::protobuf::Message& prototype) {
 Result<std::string> Payload::take_bytes() && {
   if (message_) return serialize(*message_);
   return std::move(bytes_);
+}
+
+Result<void> Payload::write_bytes(std::string& out) && {
+  if (message_) return serialize_into(*message_, out);
+  out = std::move(bytes_);
+  return {};
 }
 
 std::size_t Payload::byte_size() const { return message_ ? message_->ByteSizeLong() : bytes_.size(); }

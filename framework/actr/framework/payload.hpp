@@ -74,6 +74,9 @@ class Payload {
 
   /// The encoded bytes; serializes a typed message (InvalidArgument if required fields are unset).
   Result<std::string> take_bytes() &&;
+  /// The same, written over `out`: a typed message is serialized into out's existing capacity, so
+  /// a caller that reuses `out` does not allocate; bytes are moved in.
+  Result<void> write_bytes(std::string& out) &&;
 
   /// Encoded size, for limits and metrics.
   std::size_t byte_size() const;

@@ -44,6 +44,20 @@ TEST(Payload, MissingRequiredFieldsAreReported) {
   EXPECT_NE(bytes.error().message.find("manufacturer"), std::string::npos) << bytes.error().message;
 }
 
+TEST(Payload, WriteBytesReplacesWhatTheStringHeld) {
+  auto type = make_actr_type("acme", "echo", "v1");
+  std::string out(200, 'x');  // longer than the encoding: nothing of it may survive
+  ASSERT_TRUE(Payload::of(type).write_bytes(out));
+  EXPECT_EQ(out, type.SerializeAsString());
+  ASSERT_TRUE(Payload(std::string("raw")).write_bytes(out));
+  EXPECT_EQ(out, "raw");
+  ActrType partial;
+  partial.set_name("only-name");
+  auto refused = Payload::of(partial).write_bytes(out);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::InvalidArgument);
+}
+
 TEST(Payload, OtherTypedMessageIsReencoded) {
   // A typed payload of another type goes through the bytes, exactly as it would over a wire.
   Realm realm;

@@ -146,13 +146,19 @@ void ConnectionImpl::process() {
   in_reader_ = true;
   parse();
   in_reader_ = false;
+  const bool sink = has_sink_.load(std::memory_order_acquire);
+  if (sink && !parsed_.empty()) {
+    ConnectionImpl* outer = detail::t_delivering;
+    detail::t_delivering = this;
+    lend_to_sink();
+    detail::t_delivering = outer;
+  }
   Wake wake;
   const bool room = publish(wake);
   if (room) read_more();
   // Last, because a waiter may resume its coroutine right here (when this thread already runs its
   // executor): that code may call back into this connection, which is consistent by now. What it
   // sends meanwhile is written right after, as one batch, without a trip through the scheduler.
-  const bool sink = has_sink_.load(std::memory_order_acquire);
   if (wake.empty() && !sink) return;
   ConnectionImpl* outer = detail::t_delivering;
   detail::t_delivering = this;
@@ -196,13 +202,36 @@ void ConnectionImpl::deliver_held_frames() {
       }
       resumes = sink_resumes_;
     }
-    if (!sink->on_frame(frame)) {
+    if (!sink->on_frame(frame.lane, frame.data)) {
       std::lock_guard lock(mu_);
       if (sink_resumes_ == resumes) sink_paused_ = true;
     }
   }
   if (resume) resume_reading();
   if (end) sink->on_closed(*end);
+}
+
+void ConnectionImpl::lend_to_sink() {
+  std::shared_ptr<FrameSink> sink;
+  std::size_t lent = 0;
+  for (; lent < parsed_.size(); ++lent) {
+    std::uint64_t resumes = 0;
+    {
+      std::lock_guard lock(mu_);
+      // Frames held from before go first (deliver_held_frames), and none go after the end.
+      if (sink_paused_ || !in_.empty() || terminal_) break;
+      if (!sink && !(sink = sink_.lock())) break;
+      resumes = sink_resumes_;
+    }
+    const Parsed& parsed = parsed_[lent];
+    if (!sink->on_frame(parsed.lane, parsed.data())) {
+      std::lock_guard lock(mu_);
+      if (sink_resumes_ == resumes) sink_paused_ = true;
+      ++lent;
+      break;
+    }
+  }
+  parsed_.erase(parsed_.begin(), parsed_.begin() + static_cast<std::ptrdiff_t>(lent));
 }
 
 void ConnectionImpl::run_sink() {
@@ -313,7 +342,7 @@ void ConnectionImpl::on_data_frame(const ws::FrameHeader& header, const char* pa
   const std::string_view data(payload, static_cast<std::size_t>(header.length));
   if (header.opcode != ws::kContinuation) {
     if (header.fin) {
-      deliver_message(header.opcode, data);  // the common case: no reassembly, one copy
+      deliver_message(header.opcode, data, true);  // the common case: no reassembly
       return;
     }
     message_opcode_ = header.opcode;
@@ -324,12 +353,12 @@ void ConnectionImpl::on_data_frame(const ws::FrameHeader& header, const char* pa
   if (!header.fin) return;
   const std::uint8_t opcode = message_opcode_;
   message_opcode_ = 0;
-  deliver_message(opcode, message_);
+  deliver_message(opcode, message_, false);
   message_.clear();
   if (message_.capacity() > kKeptBuffer) message_.shrink_to_fit();
 }
 
-void ConnectionImpl::deliver_message(std::uint8_t opcode, std::string_view message) {
+void ConnectionImpl::deliver_message(std::uint8_t opcode, std::string_view message, bool borrowed) {
   if (opcode != ws::kBinary) {
     fail_connection(Error{ErrorCode::DecodeFailure, "malformed frame: expected a binary message, got text"},
                     ws::close_code::kProtocolError);
@@ -340,7 +369,11 @@ void ConnectionImpl::deliver_message(std::uint8_t opcode, std::string_view messa
     fail_connection(std::move(view.error()), ws::close_code::kProtocolError);
     return;
   }
-  parsed_.push_back(Frame{view->lane, std::string(view->data)});
+  if (borrowed) {
+    parsed_.push_back(Parsed{view->lane, view->data, {}, false});
+  } else {
+    parsed_.push_back(Parsed{view->lane, {}, std::string(view->data), true});
+  }
 }
 
 void ConnectionImpl::on_control_frame(std::uint8_t opcode, const char* payload, std::size_t size) {
@@ -412,13 +445,13 @@ bool ConnectionImpl::publish(Wake& wake) {
     parsed_.clear();
     return true;
   }
-  for (auto& frame : parsed_) {
+  for (auto& parsed : parsed_) {
     if (!frame_waiters_.empty()) {
-      wake.emplace_back(std::move(frame_waiters_.front()), std::move(frame));
+      wake.emplace_back(std::move(frame_waiters_.front()), parsed.take());
       frame_waiters_.pop_front();
     } else {
-      in_bytes_ += frame.data.size() + kFrameHeaderBytes;
-      in_.push_back(std::move(frame));
+      in_bytes_ += parsed.data().size() + kFrameHeaderBytes;
+      in_.push_back(parsed.take());
     }
   }
   parsed_.clear();

@@ -107,7 +107,12 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   void parse();
   void on_data_frame(const ws::FrameHeader& header, const char* payload);
   void on_control_frame(std::uint8_t opcode, const char* payload, std::size_t size);
-  void deliver_message(std::uint8_t opcode, std::string_view message);
+  /// `borrowed`: `message` lies in rbuf_ (a frame is lent from there to a sink, or copied out
+  /// before the next read); otherwise it is the reassembly buffer and is copied now.
+  void deliver_message(std::uint8_t opcode, std::string_view message, bool borrowed);
+  /// Lends the frames just parsed to the sink, straight from rbuf_, while it takes them; what it
+  /// leaves (it paused) stays in parsed_ for publish(). Before the next read; on the strand.
+  void lend_to_sink();
   /// Makes room in rbuf_ for `want_` bytes from rpos_ (compacting or growing), or gives memory back.
   void prepare_buffer();
   /// Protocol violation in the byte stream: DecodeFailure, close 1002, nothing more is parsed.
@@ -167,7 +172,16 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   bool in_reader_ = false;
   std::string message_;              // a fragmented message being reassembled
   std::uint8_t message_opcode_ = 0;  // its opcode; 0 while no fragmented message is open
-  std::vector<Frame> parsed_;
+  /// A frame parsed from rbuf_: its bytes stay there until the next read (or were reassembled).
+  struct Parsed {
+    PayloadType lane;
+    std::string_view borrowed;
+    std::string owned;
+    bool is_owned = false;
+    std::string_view data() const { return is_owned ? std::string_view(owned) : borrowed; }
+    Frame take() { return Frame{lane, is_owned ? std::move(owned) : std::string(borrowed)}; }
+  };
+  std::vector<Parsed> parsed_;
   // Strand only: writing.
   std::vector<Outgoing> batch_;
   std::size_t batch_bytes_ = 0;

@@ -289,9 +289,9 @@ asio::awaitable<Result<void>> Peers::send_chunk(const ActrId& target, DataChunk 
   co_return sent;
 }
 
-bool PeerLink::on_frame(wire::Frame& frame) {
+bool PeerLink::on_frame(PayloadType lane, std::string_view data) {
   auto peers = owner.lock();
-  return peers ? peers->on_frame(*this, frame) : true;
+  return peers ? peers->on_frame(*this, lane, data) : true;
 }
 
 void PeerLink::on_closed(const Error& why) {
@@ -301,27 +301,26 @@ void PeerLink::on_closed(const Error& why) {
                  [peers, link = shared_from_this(), why = why.message] { peers->drop(link, why); });
 }
 
-bool Peers::on_frame(PeerLink& link, wire::Frame& frame) {
+bool Peers::on_frame(PeerLink& link, PayloadType lane, std::string_view data) {
   if (!serial_) {
-    // Another thread: hand the frame to the strand. RPC frames never wait, and the strand keeps
+    // Another thread: hand a copy to the strand. RPC frames never wait, and the strand keeps
     // their order; a chunk holds the link's later frames until it is delivered.
-    const bool rpc = is_rpc_lane(frame.lane);
     asio::post(strand_,
-               [self = shared_from_this(), link = link.shared_from_this(), frame = std::move(frame)] {
-                 if (is_rpc_lane(frame.lane)) {
-                   self->on_rpc_frame(*link, frame.data, frame.lane);
+               [self = shared_from_this(), link = link.shared_from_this(), lane, bytes = std::string(data)] {
+                 if (is_rpc_lane(lane)) {
+                   self->on_rpc_frame(*link, bytes, lane);
                  } else {
-                   self->on_chunk_frame(link, frame);
+                   self->on_chunk_frame(link, lane, bytes);
                  }
                });
-    return rpc;
+    return is_rpc_lane(lane);
   }
-  // Already on the strand: handled right here.
-  if (is_rpc_lane(frame.lane)) {
-    on_rpc_frame(link, frame.data, frame.lane);
+  // Already on the strand: handled right here, straight from the connection's read buffer.
+  if (is_rpc_lane(lane)) {
+    on_rpc_frame(link, data, lane);
     return true;
   }
-  return on_chunk_frame(link.shared_from_this(), frame);
+  return on_chunk_frame(link.shared_from_this(), lane, data);
 }
 
 void Peers::drop(const std::shared_ptr<PeerLink>& link, const std::string& why) {
@@ -336,14 +335,14 @@ void Peers::drop(const std::shared_ptr<PeerLink>& link, const std::string& why) 
   }
 }
 
-bool Peers::on_chunk_frame(const std::shared_ptr<PeerLink>& link, const wire::Frame& frame) {
+bool Peers::on_chunk_frame(const std::shared_ptr<PeerLink>& link, PayloadType lane, std::string_view data) {
   DataChunk chunk;
-  if (!chunk.ParseFromString(frame.data)) {
+  if (!chunk.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
     spdlog::warn("dropped an undecodable DataChunk from {}", link->peer_text);
-  } else if (auto delivered = core_.try_deliver_chunk(chunk, link->peer, frame.lane); !delivered) {
+  } else if (auto delivered = core_.try_deliver_chunk(chunk, link->peer, lane); !delivered) {
     // The stream is full: wait for room, holding the link's later frames (streams stay in order,
     // and the sender feels the push back).
-    asio::co_spawn(strand_, deliver_chunk_later(link, std::move(chunk), frame.lane), asio::detached);
+    asio::co_spawn(strand_, deliver_chunk_later(link, std::move(chunk), lane), asio::detached);
     return false;
   } else if (!*delivered) {
     spdlog::warn("chunk from {}: {}", link->peer_text, delivered->error().to_string());
@@ -360,9 +359,9 @@ asio::awaitable<void> Peers::deliver_chunk_later(std::shared_ptr<PeerLink> link,
   link->connection->resume_delivery();
 }
 
-void Peers::on_rpc_frame(PeerLink& link, const std::string& data, PayloadType lane) {
-  RpcEnvelope& message = link.inbound;  // ParseFromString clears it first
-  if (!message.ParseFromString(data)) {
+void Peers::on_rpc_frame(PeerLink& link, std::string_view data, PayloadType lane) {
+  RpcEnvelope& message = link.inbound;  // ParseFromArray clears it first
+  if (!message.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
     spdlog::warn("dropped an undecodable RpcEnvelope ({} bytes) from {}", data.size(), link.peer_text);
     return;
   }

@@ -35,7 +35,7 @@ struct PeerLink final : wire::FrameSink, std::enable_shared_from_this<PeerLink> 
   /// trace headers and the like. Only the node's strand touches it, one frame at a time.
   RpcEnvelope inbound;
 
-  bool on_frame(wire::Frame& frame) override;
+  bool on_frame(PayloadType lane, std::string_view data) override;
   void on_closed(const Error& why) override;
 };
 
@@ -72,12 +72,13 @@ class Peers : public std::enable_shared_from_this<Peers> {
                                                              Clock::time_point deadline);
   std::shared_ptr<PeerLink> add_link(std::shared_ptr<wire::Connection> connection);
   friend struct PeerLink;
-  /// A frame from `link`'s connection, on the connection's executor (PeerLink::on_frame).
-  bool on_frame(PeerLink& link, wire::Frame& frame);
-  void on_rpc_frame(PeerLink& link, const std::string& data, PayloadType lane);
+  /// A frame from `link`'s connection, on the connection's executor (PeerLink::on_frame); its
+  /// bytes are lent for the call.
+  bool on_frame(PeerLink& link, PayloadType lane, std::string_view data);
+  void on_rpc_frame(PeerLink& link, std::string_view data, PayloadType lane);
   /// Delivers a chunk (on the strand). false: it waits for room in its stream, and the link's
   /// connection holds its later frames until then (streams stay in order; the sender is pushed back).
-  bool on_chunk_frame(const std::shared_ptr<PeerLink>& link, const wire::Frame& frame);
+  bool on_chunk_frame(const std::shared_ptr<PeerLink>& link, PayloadType lane, std::string_view data);
   asio::awaitable<void> deliver_chunk_later(std::shared_ptr<PeerLink> link, DataChunk chunk,
                                             PayloadType lane);
   void on_request(PeerLink& link, RpcEnvelope& message, PayloadType lane);

@@ -69,10 +69,12 @@ class ConnectionImpl;
 class FrameSink {
  public:
   virtual ~FrameSink() = default;
-  /// The next frame, in arrival order, on the connection's executor. Return false to take no more
-  /// for now: the connection holds what arrives meanwhile (and stops reading from the socket once
-  /// receive_queue_limit bytes wait) until Connection::resume_delivery().
-  virtual bool on_frame(Frame& frame) = 0;
+  /// The next frame, in arrival order, on the connection's executor. Its bytes are lent, usually
+  /// straight out of the connection's read buffer: valid only during the call (copy what must
+  /// outlive it). Return false to take no more for now: the connection holds what arrives
+  /// meanwhile (and stops reading from the socket once receive_queue_limit bytes wait) until
+  /// Connection::resume_delivery().
+  virtual bool on_frame(PayloadType lane, std::string_view data) = 0;
   /// After the last frame, once: the error receive() would then return.
   virtual void on_closed(const Error& why) = 0;
 };

@@ -31,20 +31,10 @@ std::string pattern(std::size_t size, unsigned seed) {
 
 TEST(Connection, RoundTripsFramesOnEveryLane) {
   run([]() -> asio::awaitable<void> {
-    auto ex = co_await asio::this_coro::executor;
     Authority authority;
-    auto client = authority.issue(1);
-    auto server = authority.issue(2);
-    Slot<std::shared_ptr<Connection>> accepted(ex);
-    auto listener =
-        Listener::start(ex, "127.0.0.1", 0, authority.verifier(),
-                        [&accepted](std::shared_ptr<Connection> c) { accepted.set(std::move(c)); });
-    CO_ASSERT_OK(listener);
-    auto dialed =
-        co_await connect(ex, address_of(**listener), server.id, client.id, client.credential, in(5s));
-    CO_ASSERT_OK(dialed);
-    auto near = *dialed;
-    auto far = co_await accepted.get();
+    auto pair = co_await connect_pair(co_await asio::this_coro::executor, authority);
+    CO_ASSERT_TRUE(pair);
+    auto [listener, near, far, client, server] = *pair;
     EXPECT_EQ(near->peer(), server.id);
     EXPECT_EQ(far->peer(), client.id);  // the verified caller
     EXPECT_TRUE(near->is_open());
@@ -79,7 +69,7 @@ TEST(Connection, RoundTripsFramesOnEveryLane) {
     CO_ASSERT_TRUE(!late);
     EXPECT_EQ(late.error().code, ErrorCode::Unavailable);
     EXPECT_EQ(late.error().message, "connection closed: done");
-    (*listener)->stop();
+    listener->stop();
   });
 }
 
@@ -229,18 +219,9 @@ TEST(Connection, PushesFramesToASinkInOrderWithPausesThenTheEnd) {
   run([]() -> asio::awaitable<void> {
     auto ex = co_await asio::this_coro::executor;
     Authority authority;
-    auto client = authority.issue(1);
-    auto server = authority.issue(2);
-    Slot<std::shared_ptr<Connection>> accepted(ex);
-    auto listener =
-        Listener::start(ex, "127.0.0.1", 0, authority.verifier(),
-                        [&accepted](std::shared_ptr<Connection> c) { accepted.set(std::move(c)); });
-    CO_ASSERT_OK(listener);
-    auto dialed =
-        co_await connect(ex, address_of(**listener), server.id, client.id, client.credential, in(5s));
-    CO_ASSERT_OK(dialed);
-    auto near = *dialed;
-    auto far = co_await accepted.get();
+    auto pair = co_await connect_pair(ex, authority);
+    CO_ASSERT_TRUE(pair);
+    auto [listener, near, far, client, server] = *pair;
     // Frames that arrive before the sink is attached are held, and go to it first.
     for (int i = 0; i < 5; ++i) CO_ASSERT_OK(far->send(RPC_RELIABLE, "early " + std::to_string(i)));
     asio::steady_timer settle(ex, 50ms);
@@ -267,7 +248,7 @@ TEST(Connection, PushesFramesToASinkInOrderWithPausesThenTheEnd) {
     for (int i = 0; i < 5; ++i) EXPECT_EQ(sink->frames[i], "early " + std::to_string(i));
     for (int i = 0; i < 95; ++i) EXPECT_EQ(sink->frames[5 + i], "frame " + std::to_string(i));
     EXPECT_EQ(sink->pauses, 10);
-    (*listener)->stop();
+    listener->stop();
   });
 }
 
@@ -394,19 +375,11 @@ TEST(Connection, OversizeMessageClosesWithAClearReason) {
   run([]() -> asio::awaitable<void> {
     auto ex = co_await asio::this_coro::executor;
     Authority authority;
-    auto client = authority.issue(1);
     Options small;
     small.max_message_size = 64 * 1024;
-    Slot<std::shared_ptr<Connection>> accepted(ex);
-    auto listener = Listener::start(
-        ex, "127.0.0.1", 0, authority.verifier(),
-        [&accepted](std::shared_ptr<Connection> c) { accepted.set(std::move(c)); }, small);
-    CO_ASSERT_OK(listener);
-    auto dialed = co_await connect(ex, address_of(**listener), authority.issue(2).id, client.id,
-                                   client.credential, in(5s));
-    CO_ASSERT_OK(dialed);
-    auto near = *dialed;
-    auto far = co_await accepted.get();
+    auto pair = co_await connect_pair(ex, authority, small);
+    CO_ASSERT_TRUE(pair);
+    auto [listener, near, far, client, server] = *pair;
 
     // The sender's own limit refuses at once, without closing.
     auto refused = far->send(RPC_RELIABLE, std::string(128 * 1024, 'x'));
@@ -426,7 +399,7 @@ TEST(Connection, OversizeMessageClosesWithAClearReason) {
     EXPECT_EQ(at_near.error().code, ErrorCode::Unavailable);
     EXPECT_EQ(at_near.error().message,
               "connection closed by peer: message exceeds max_message_size (65536 bytes) (close code 1009)");
-    (*listener)->stop();
+    listener->stop();
   });
 }
 

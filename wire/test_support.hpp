@@ -160,6 +160,43 @@ inline std::string address_of(const Listener& listener) {
   return "ws://127.0.0.1:" + std::to_string(listener.port());
 }
 
+/// Both ends of one loopback connection: `near` (identity `client`) dialed `far` (identity
+/// `server`) through `listener`.
+struct ConnectedPair {
+  std::shared_ptr<Listener> listener;
+  std::shared_ptr<Connection> near;
+  std::shared_ptr<Connection> far;
+  Identity client;
+  Identity server;
+};
+
+inline asio::awaitable<std::optional<ConnectedPair>> connect_pair(asio::any_io_executor ex,
+                                                                  const Authority& authority,
+                                                                  Options listener_options = {},
+                                                                  Options dial_options = {}) {
+  ConnectedPair pair;
+  pair.client = authority.issue(1);
+  pair.server = authority.issue(2);
+  auto accepted = std::make_shared<Slot<std::shared_ptr<Connection>>>(ex);
+  auto listener = Listener::start(
+      ex, "127.0.0.1", 0, authority.verifier(),
+      [accepted](std::shared_ptr<Connection> c) { accepted->set(std::move(c)); }, listener_options);
+  if (!listener) {
+    ADD_FAILURE() << "listener: " << listener.error().to_string();
+    co_return std::nullopt;
+  }
+  pair.listener = *listener;
+  auto dialed = co_await connect(ex, address_of(*pair.listener), pair.server.id, pair.client.id,
+                                 pair.client.credential, std::chrono::steady_clock::now() + 5s, dial_options);
+  if (!dialed) {
+    ADD_FAILURE() << "dial: " << dialed.error().to_string();
+    co_return std::nullopt;
+  }
+  pair.near = *dialed;
+  pair.far = co_await accepted->get();
+  co_return pair;
+}
+
 inline std::chrono::steady_clock::time_point in(std::chrono::milliseconds ms) {
   return std::chrono::steady_clock::now() + ms;
 }

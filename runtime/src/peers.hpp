@@ -39,14 +39,6 @@ struct PeerLink final : wire::FrameSink, std::enable_shared_from_this<PeerLink> 
   void on_closed(const Error& why) override;
 };
 
-/// Realm and serial number name an actor within signaling: hashing only them skips hashing the
-/// type's three strings on every call (equality still compares the whole id).
-struct PeerIdHash {
-  std::size_t operator()(const ActrId& id) const noexcept {
-    return static_cast<std::size_t>(id.serial_number() * 0x9e3779b97f4a7c15ULL) ^ id.realm().realm_id();
-  }
-};
-
 class Peers : public std::enable_shared_from_this<Peers> {
  public:
   Peers(NodeCore& core, Strand strand);
@@ -117,10 +109,10 @@ class Peers : public std::enable_shared_from_this<Peers> {
   Strand strand_;
   /// The connections run on strand_ itself (a one-thread node): their frames need no hand-over.
   const bool serial_;
-  std::unordered_map<ActrId, std::shared_ptr<PeerLink>, PeerIdHash> links_;  // what our calls use
-  std::unordered_map<PeerLink*, std::shared_ptr<PeerLink>> live_;            // every open link, until dropped
-  std::unordered_map<ActrId, std::string, PeerIdHash> addresses_;
-  std::unordered_map<ActrId, std::shared_ptr<WaitList>, PeerIdHash> dialing_;
+  std::unordered_map<ActrId, std::shared_ptr<PeerLink>> links_;    // what our calls use
+  std::unordered_map<PeerLink*, std::shared_ptr<PeerLink>> live_;  // every open link, until dropped
+  std::unordered_map<ActrId, std::string> addresses_;
+  std::unordered_map<ActrId, std::shared_ptr<WaitList>> dialing_;
   std::unordered_map<std::string, std::uint64_t> custom_ids_;  // caller-chosen request_id → sequence
   std::unordered_map<SeenKey, Seen, SeenKeyHash> seen_;
   std::deque<SeenKey> seen_order_;

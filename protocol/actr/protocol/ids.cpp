@@ -152,8 +152,8 @@ std::size_t std::hash<actr::ActrType>::operator()(const actr::ActrType& type) co
   return actr::hash_combine(actr::hash_combine(h(type.manufacturer()), h(type.name())), h(type.version()));
 }
 
+// Realm and serial number name an actor within signaling, so they alone spread ids well; hashing
+// the type's three strings too would cost every lookup (peer maps are on the call path).
 std::size_t std::hash<actr::ActrId>::operator()(const actr::ActrId& id) const noexcept {
-  std::size_t seed = std::hash<std::uint64_t>{}(id.serial_number());
-  seed = actr::hash_combine(seed, id.realm().realm_id());
-  return actr::hash_combine(seed, std::hash<actr::ActrType>{}(id.type()));
+  return actr::hash_combine(std::hash<std::uint64_t>{}(id.serial_number()), id.realm().realm_id());
 }

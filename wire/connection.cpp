@@ -175,7 +175,7 @@ void ConnectionImpl::deliver_held_frames() {
   std::shared_ptr<FrameSink> sink;
   bool resume = false;
   std::optional<Error> end;
-  for (;;) {
+  for (std::size_t delivered = 0;; ++delivered) {
     Frame frame;
     std::uint64_t resumes = 0;
     {
@@ -202,6 +202,7 @@ void ConnectionImpl::deliver_held_frames() {
       }
       resumes = sink_resumes_;
     }
+    flush_early(delivered);
     if (!sink->on_frame(frame.lane, frame.data)) {
       std::lock_guard lock(mu_);
       if (sink_resumes_ == resumes) sink_paused_ = true;
@@ -223,6 +224,7 @@ void ConnectionImpl::lend_to_sink() {
       if (!sink && !(sink = sink_.lock())) break;
       resumes = sink_resumes_;
     }
+    flush_early(lent);
     const Parsed& parsed = parsed_[lent];
     if (!sink->on_frame(parsed.lane, parsed.data())) {
       std::lock_guard lock(mu_);
@@ -232,6 +234,13 @@ void ConnectionImpl::lend_to_sink() {
     }
   }
   parsed_.erase(parsed_.begin(), parsed_.begin() + static_cast<std::ptrdiff_t>(lent));
+}
+
+void ConnectionImpl::flush_early(std::size_t delivered) {
+  const std::size_t every = options_.flush_every_frames;
+  if (every == 0 || delivered == 0 || delivered % every != 0 || !pump_deferred_) return;
+  pump_deferred_ = false;
+  pump();
 }
 
 void ConnectionImpl::run_sink() {

@@ -252,6 +252,53 @@ TEST(Connection, PushesFramesToASinkInOrderWithPausesThenTheEnd) {
   });
 }
 
+// A sink that answers every frame, noting how much of its earlier answers still waited to be written.
+struct AnsweringSink : FrameSink {
+  explicit AnsweringSink(std::shared_ptr<Connection> connection) : connection(std::move(connection)) {}
+  bool on_frame(PayloadType, std::string_view) override {
+    unwritten.push_back(connection->queued_bytes());
+    // Equal sizes: answer a, answer b, ...
+    EXPECT_TRUE(connection->send(RPC_RELIABLE, std::string("answer ") + char('a' + unwritten.size() - 1)));
+    return true;
+  }
+  void on_closed(const Error&) override {}
+  std::shared_ptr<Connection> connection;
+  std::vector<std::size_t> unwritten;
+};
+
+TEST(Connection, WritesAnswersEveryFlushEveryFramesWithinOneRead) {
+  run([]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    Authority authority;
+    for (std::size_t every : {0u, 4u}) {
+      Options options;
+      options.flush_every_frames = every;
+      auto pair = co_await connect_pair(ex, authority, {}, options);
+      CO_ASSERT_TRUE(pair);
+      auto [listener, near, far, client, server] = *pair;
+      auto sink = std::make_shared<AnsweringSink>(near);
+      near->deliver_to(sink);
+      constexpr std::size_t kFrames = 12;
+      // One turn: one batch, one write, so `near` reads all twelve at once.
+      for (std::size_t i = 0; i < kFrames; ++i) CO_ASSERT_OK(far->send(RPC_RELIABLE, "question"));
+      for (std::size_t i = 0; i < kFrames; ++i) {
+        auto answer = co_await far->receive();
+        CO_ASSERT_OK(answer);
+        EXPECT_EQ(answer->data, std::string("answer ") + char('a' + i));
+      }
+      CO_ASSERT_TRUE(sink->unwritten.size() == kFrames);
+      const std::size_t one = sink->unwritten[1];  // one answer, header included
+      EXPECT_GT(one, 0u);
+      for (std::size_t i = 0; i < kFrames; ++i) {
+        // 0: all answers wait for the end of the read; 4: the fifth frame finds the first four written.
+        const std::size_t waiting = every == 0 ? i : i % every;
+        EXPECT_EQ(sink->unwritten[i], waiting * one) << "frame " << i << ", flush every " << every;
+      }
+      listener->stop();
+    }
+  });
+}
+
 // A bare Beast server: accepts the WebSocket, sends one frame, then drops the TCP connection without a
 // close frame.
 asio::awaitable<void> serve_one_frame_then_vanish(tcp::acceptor& acceptor) {

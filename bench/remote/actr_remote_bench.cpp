@@ -1,6 +1,7 @@
 // actr_remote_bench: remote calls and a data stream between two node processes, over the WebSocket
 // direct connection, through the public API only (Node, Context, generated code).
 //
+//   Both take [--idle-spin-us N] (NodeConfig::idle_spin; unset: the node's default).
 //   actr_remote_bench server --signaling URL --secret S [--realm 1] [--name rbench-echo]
 //       hosts the Echo workload (type acme:NAME:1.0.0), registers with actr-signal, prints
 //       "rbench server <id> ready" and serves until SIGINT/SIGTERM.
@@ -293,6 +294,8 @@ actr::NodeConfig node_config(const rbench::Options& options, actr::ActrType type
   config.actr_type = std::move(type);
   config.realm_id = static_cast<std::uint32_t>(options.num("realm", 1));
   config.threads = 1;
+  if (options.str("idle-spin-us", "") != "")
+    config.idle_spin = std::chrono::microseconds(options.num("idle-spin-us", 0));
   actr::RemoteConfig remote;
   remote.signaling_url = options.str("signaling", "ws://127.0.0.1:8081/signaling/ws");
   remote.realm_secret = options.str("secret", "");

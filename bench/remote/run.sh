@@ -5,6 +5,8 @@
 #   tcp   actr_remote_tcp_bench   raw TCP ping-pong, 64 in flight with batched writes, bulk transfer
 #   grpc  actr_remote_grpc_bench  gRPC C++ unary echo: blocking stub, then 64 in flight (CQ async)
 #   actr  actr_remote_bench       node → node over the WebSocket wire: calls and a STREAM_RELIABLE stream
+# Unpinned, actr runs a second time with --idle-spin-us 0 (label unpinned_nospin): the same code
+# without the nodes' idle spin, which the baselines do not have either (docs/runtime.md).
 # prints a table and writes bench/results/remote.json (one flat JSON object, ratios included).
 # Each program's header comment says exactly how its figures are measured.
 #   PAYLOAD=64 CHUNK=65536 STREAM_MIB=256 INFLIGHT=64 MAX_SECONDS=3 SEQ_CALLS=20000 WARMUP=2000 (defaults)
@@ -104,6 +106,17 @@ for label in unpinned pinned; do
     --server-pid "$server_pid" "${common[@]}" "${stream[@]}" --inflight-calls 200000 --json "$work/actr_$label.json" --label "$label"
   stop_server
   jsons+=("$work/actr_$label.json")
+
+  if [ "$label" = unpinned ]; then
+    nospin=(--idle-spin-us 0)
+    start_server actr_nospin "ready" "$bin/actr_remote_bench" server --signaling "$signaling" \
+      --secret bench-secret --name "$name-nospin" "${nospin[@]}"
+    "$bin/actr_remote_bench" client --signaling "$signaling" --secret bench-secret --name "$name-nospin" \
+      --server-pid "$server_pid" "${common[@]}" "${stream[@]}" --inflight-calls 200000 "${nospin[@]}" \
+      --json "$work/actr_nospin.json" --label unpinned_nospin
+    stop_server
+    jsons+=("$work/actr_nospin.json")
+  fi
 done
 
 python3 - "$results/remote.json" "${INFLIGHT:-64}" "${PAYLOAD:-64}" "${CHUNK:-65536}" "${jsons[@]}" << 'PY'
@@ -119,16 +132,16 @@ def ratio(name, a, b):
     if a in f and b in f and f[b] > 0:
         f[name] = round(f[a] / f[b], 3)
 
-for label in ("unpinned", "pinned"):
-    ratio(f"actr_p50_over_tcp_{label}", f"actr_seq_p50_us_{label}", f"tcp_seq_p50_us_{label}")
-    ratio(f"actr_p50_over_grpc_{label}", f"actr_seq_p50_us_{label}", f"grpc_seq_p50_us_{label}")
-    ratio(f"actr_{n}_over_grpc_{label}", f"actr_{n}_calls_per_s_{label}", f"grpc_{n}_calls_per_s_{label}")
-    ratio(f"actr_{n}_over_tcp_{label}", f"actr_{n}_calls_per_s_{label}", f"tcp_{n}_calls_per_s_{label}")
-    ratio(f"actr_stream_over_tcp_{label}", f"actr_stream_mb_per_s_{label}", f"tcp_bulk_mb_per_s_{label}")
+for label, base in (("unpinned", "unpinned"), ("pinned", "pinned"), ("unpinned_nospin", "unpinned")):
+    ratio(f"actr_p50_over_tcp_{label}", f"actr_seq_p50_us_{label}", f"tcp_seq_p50_us_{base}")
+    ratio(f"actr_p50_over_grpc_{label}", f"actr_seq_p50_us_{label}", f"grpc_seq_p50_us_{base}")
+    ratio(f"actr_{n}_over_grpc_{label}", f"actr_{n}_calls_per_s_{label}", f"grpc_{n}_calls_per_s_{base}")
+    ratio(f"actr_{n}_over_tcp_{label}", f"actr_{n}_calls_per_s_{label}", f"tcp_{n}_calls_per_s_{base}")
+    ratio(f"actr_stream_over_tcp_{label}", f"actr_stream_mb_per_s_{label}", f"tcp_bulk_mb_per_s_{base}")
     # CPU per call: the cost side, steadier than wall time when other work shares the cores.
-    ratio(f"actr_seq_cpu_over_tcp_{label}", f"actr_seq_cpu_us_per_call_{label}", f"tcp_seq_cpu_us_per_call_{label}")
+    ratio(f"actr_seq_cpu_over_tcp_{label}", f"actr_seq_cpu_us_per_call_{label}", f"tcp_seq_cpu_us_per_call_{base}")
     ratio(f"actr_{n}_cpu_over_grpc_{label}", f"actr_{n}_cpu_us_per_call_{label}",
-          f"grpc_{n}_cpu_us_per_call_{label}")
+          f"grpc_{n}_cpu_us_per_call_{base}")
 f["payload_bytes"] = payload
 f["chunk_bytes"] = chunk
 f["inflight"] = int(inflight)
@@ -152,16 +165,19 @@ rows = [
 print(f"\nremote: {payload} B payload, {chunk} B stream chunks, two processes on loopback;"
       " CPU = client + server process CPU over the phase")
 for label in ("unpinned", "pinned"):
+    spinless = label == "unpinned"  # the unpinned table adds actr without its idle spin
     print(f"\n{label + (' (taskset -c 0, both processes)' if label == 'pinned' else ''):<28}"
-          f"{'raw TCP':>14}{'gRPC':>14}{'actr (ws)':>14}")
+          f"{'raw TCP':>14}{'gRPC':>14}{'actr (ws)':>14}" + (f"{'actr no spin':>14}" if spinless else ""))
     for title, key, fmt in rows:
         if key in ("bulk", "bulk_cpu"):
             unit = "mb_per_s" if key == "bulk" else "cpu_us_per_mb"
             t, g, a = cell(f"tcp_bulk_{unit}_{label}", fmt), "-", cell(f"actr_stream_{unit}_{label}", fmt)
+            z = cell(f"actr_stream_{unit}_unpinned_nospin", fmt)
         else:
             t, g, a = (cell(f"{p}_{key}_{label}", fmt) for p in ("tcp", "grpc", "actr"))
-        print(f"  {title:<26}{t:>14}{g:>14}{a:>14}")
-print("\nratios (targets)                                  unpinned      pinned")
+            z = cell(f"actr_{key}_unpinned_nospin", fmt)
+        print(f"  {title:<26}{t:>14}{g:>14}{a:>14}" + (f"{z:>14}" if spinless else ""))
+print("\nratios (targets)                                  unpinned      pinned  unpinned, no spin")
 for title, key, target, better in [
     ("actr p50 / raw TCP p50            (<= 1.1)", "actr_p50_over_tcp", 1.1, "le"),
     (f"actr {inflight}-in-flight calls/s / gRPC (>= 6)", f"actr_{n}_over_grpc", 6.0, "ge"),
@@ -172,12 +188,12 @@ for title, key, target, better in [
     (f"actr {inflight}-in-flight CPU/call / gRPC", f"actr_{n}_cpu_over_grpc", None, None),
 ]:
     cells = []
-    for label in ("unpinned", "pinned"):
+    for label in ("unpinned", "pinned", "unpinned_nospin"):
         v = f.get(f"{key}_{label}")
         if v is None:
             cells.append("-")
             continue
         mark = "" if target is None else (" ok" if (v <= target if better == "le" else v >= target) else " MISS")
         cells.append(f"{v:.2f}{mark}")
-    print(f"  {title:<46}{cells[0]:>12}{cells[1]:>12}")
+    print(f"  {title:<46}{cells[0]:>12}{cells[1]:>12}{cells[2]:>19}")
 PY

@@ -5,6 +5,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <thread>
 
+#include "idle_spin.hpp"
 #include "node_core.hpp"
 
 namespace actr {
@@ -16,10 +17,11 @@ struct Node::Threads {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
 
-  void run(std::size_t count) {
+  /// `spin`: the first thread's idle spin (one spinning thread is enough to catch what arrives).
+  void run(std::size_t count, std::chrono::microseconds spin) {
     work.emplace(io.get_executor());
-    for (std::size_t i = 0; i < std::max<std::size_t>(count, 1); ++i)
-      threads.emplace_back([this] { io.run(); });
+    threads.emplace_back([this, spin] { detail::run_spinning(io, spin); });
+    for (std::size_t i = 1; i < count; ++i) threads.emplace_back([this] { io.run(); });
   }
   void stop() {
     work.reset();
@@ -52,7 +54,9 @@ Result<ActorRef> Node::start(std::shared_ptr<Workload> workload) {
     return fail(ErrorCode::InvalidArgument, "NodeConfig.actr_type: " + ok.error().message);
   }
   auto started = core_->start(std::move(workload));
-  if (threads_->threads.empty()) threads_->run(config_.threads);
+  if (threads_->threads.empty()) {
+    threads_->run(config_.threads, detail::resolve_idle_spin(config_.idle_spin, detail::usable_cpus()));
+  }
   if (started.wait_for(config_.start_timeout) != std::future_status::ready) {
     core_->shutdown();
     return fail(ErrorCode::TimedOut,

@@ -1,5 +1,7 @@
 #include "node_core.hpp"
 
+#include "idle_spin.hpp"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -47,6 +49,7 @@ Error handler_exception(std::string_view route_key, std::string_view what) {
 NodeCore::NodeCore(asio::io_context& io, NodeConfig config)
     : io_(io),
       config_(std::move(config)),
+      cpus_(usable_cpus()),
       strand_(config_.threads <= 1 ? Strand(io_.get_executor()) : Strand(asio::make_strand(io_))),
       resumer_(strand_),
       // Without signaling there is nobody to allocate a serial: pick a random one locally.

@@ -93,6 +93,9 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   wire::Options wire_options() const {
     wire::Options options;
     options.executor_is_serial = config_.threads <= 1;
+    // A peer process on another core starts on the first replies of a batch while the rest are
+    // still being produced; on one CPU the early writes would only add context switches.
+    if (cpus_ >= 2) options.flush_every_frames = 16;
     return options;
   }
   /// Awaitable: waits in the pending table for the answer to `sequence`, which lands in `*reply`
@@ -158,6 +161,7 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
 
   asio::io_context& io_;
   NodeConfig config_;
+  std::size_t cpus_;  // usable_cpus() when the node was made
   Strand strand_;
   InlineResumer resumer_;
   /// Requests a caller on the strand may make back to back before it yields (see request()):

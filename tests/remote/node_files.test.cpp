@@ -47,6 +47,9 @@ permission = "deny"
 from_type = "acme:intruder:0.1"
 realm = 7
 
+[runtime]
+idle_spin_us = 120
+
 [logging]
 level = "warn"
 )";
@@ -125,6 +128,7 @@ TEST_F(NodeFilesTest, GoodFilesFillNodeAndRemoteConfig) {
   const NodeConfig& config = files->config;
   EXPECT_EQ(config.actr_type, make_actr_type("acme", "files-node", "2.1.0"));
   EXPECT_EQ(config.realm_id, 7u);
+  EXPECT_EQ(config.idle_spin, std::chrono::microseconds(120));
   ASSERT_TRUE(config.remote);
   const RemoteConfig& remote = *config.remote;
   EXPECT_EQ(remote.signaling_url, "ws://127.0.0.1:9/signaling/ws");

@@ -204,6 +204,14 @@ void read_acl(TableReader& root, NodeFile& out) {
   }
 }
 
+void read_runtime(TableReader& root, NodeFile& out) {
+  auto table = root.table("runtime");
+  if (!table) return;
+  if (auto spin = table->integer("idle_spin_us", 0, 100'000))
+    out.idle_spin_us = static_cast<std::uint32_t>(*spin);
+  table->finish();
+}
+
 void read_logging(TableReader& root, NodeFile& out) {
   auto table = root.table("logging");
   if (!table) return;
@@ -271,6 +279,7 @@ Result<NodeFile> parse_node_file(std::string_view text, std::string_view source,
   read_websocket(root, out);
   read_heartbeat(root, out);
   read_acl(root, out);
+  read_runtime(root, out);
   read_logging(root, out);
   root.finish();
   if (diag.failed()) return std::unexpected(diag.first());

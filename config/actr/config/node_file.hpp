@@ -53,6 +53,8 @@ struct NodeFile {
 
   std::optional<std::uint32_t> heartbeat_interval_secs;  // nullopt = what the server suggests
 
+  std::optional<std::uint32_t> idle_spin_us;  // [runtime]; nullopt = NodeConfig::idle_spin's default
+
   std::vector<AclEntry> acl;  // empty = no ACL sent (the server's default applies)
 
   Logging logging;

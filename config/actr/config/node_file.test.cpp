@@ -52,6 +52,7 @@ TEST(NodeFile, MinimalWithDefaults) {
   EXPECT_TRUE(file->realm_secret_env.empty());
   EXPECT_FALSE(file->websocket);
   EXPECT_FALSE(file->heartbeat_interval_secs);
+  EXPECT_FALSE(file->idle_spin_us);
   EXPECT_TRUE(file->acl.empty());
   EXPECT_EQ(file->logging.level, "info");
   EXPECT_FALSE(file->logging.file);
@@ -74,6 +75,9 @@ advertised_port = 443
 
 [heartbeat]
 interval_secs = 15
+
+[runtime]
+idle_spin_us = 0
 
 [[acl]]
 permission = "allow"
@@ -101,6 +105,7 @@ file = "logs/node.log"
   EXPECT_EQ(file->websocket->advertised_port, 443);
   EXPECT_EQ(file->websocket->ws_address(9100), "ws://10.0.0.5:443");  // the mapped port, not the bound one
   EXPECT_EQ(file->heartbeat_interval_secs, 15u);
+  EXPECT_EQ(file->idle_spin_us, 0u);  // set, to zero: never spin
   EXPECT_EQ(file->logging.level, "debug");
   EXPECT_EQ(file->logging.file, std::filesystem::path("logs/node.log"));
 
@@ -165,6 +170,8 @@ TEST(NodeFile, ErrorsNameFileLineAndKey) {
             "actr.toml:5:14: key 'realm.secret_env': environment variable 'NOPE' is not set");
   EXPECT_EQ(error_of("[signaling]\nurl = \"ws://h:1/x\"\n[realm]\nid = 0\nsecret = \"s\"\n"),
             "actr.toml:4:6: key 'realm.id': 0 is out of range (1..4294967295)");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "[runtime]\nidle_spin_us = 200000\n"),
+            "actr.toml:9:16: key 'runtime.idle_spin_us': 200000 is out of range (0..100000)");
   const std::string listener = std::string(kMinimal) + "[websocket]\nlisten = \"127.0.0.1:0\"\n";
   EXPECT_EQ(error_of(listener + "advertised_port = 0\n"),
             "actr.toml:10:19: key 'websocket.advertised_port': 0 is out of range (1..65535)");

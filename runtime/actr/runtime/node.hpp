@@ -54,6 +54,10 @@ struct NodeConfig {
   std::chrono::milliseconds shutdown_grace{
       5'000};                          // running handlers get this long, then on_stop runs anyway
   std::optional<RemoteConfig> remote;  // signaling, discovery and peer wires; none: in-process only
+  /// Once out of ready work, the node's first thread keeps polling this long before it blocks, so
+  /// an answer from a peer on another core needs no wake-up (docs/runtime.md, "Idle spin"). Unset:
+  /// 50 µs when the process may run on two or more CPUs, none on one. Zero: never spin.
+  std::optional<std::chrono::microseconds> idle_spin;
 };
 
 /// Figures a host or benchmark can read without touching the node's strand.

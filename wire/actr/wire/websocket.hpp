@@ -60,6 +60,11 @@ struct Options {
   /// of on a strand of their own, which saves a lock and a type-erased hop on every read, write and
   /// wake-up, and lets a frame reach a reader on that executor without any hand-over.
   bool executor_is_serial = false;
+  /// When frames taken from one read make the reader send (replies, say), what they sent is written
+  /// after every this many frames rather than once after the whole read. With the peer on another
+  /// core that lets it start on the first replies while later ones are still being produced; with
+  /// both on one core it only adds context switches, so leave it 0 (write once per read) there.
+  std::size_t flush_every_frames = 0;
 };
 
 class ConnectionImpl;

@@ -715,7 +715,13 @@ Connection::Connection(std::shared_ptr<ConnectionImpl> impl) : impl_(std::move(i
 Connection::~Connection() { impl_->close("connection released"); }
 
 const ActrId& Connection::peer() const { return impl_->peer(); }
-Result<void> Connection::send(PayloadType lane, std::string&& data) { return impl_->send(lane, data); }
+Result<void> Connection::send(PayloadType lane, std::string&& data) {
+  std::string none;
+  return impl_->send(lane, data, none);
+}
+Result<void> Connection::send(PayloadType lane, std::string&& data, std::string&& tail) {
+  return impl_->send(lane, data, tail);
+}
 void Connection::close(std::string_view reason) { impl_->close(reason); }
 void Connection::deliver_to(std::weak_ptr<FrameSink> sink) { impl_->deliver_to(std::move(sink)); }
 void Connection::resume_delivery() { impl_->resume_delivery(); }

@@ -252,6 +252,39 @@ TEST(Connection, PushesFramesToASinkInOrderWithPausesThenTheEnd) {
   });
 }
 
+// A frame sent in two parts arrives as one, whichever part is small enough to be copied next to
+// the header and whichever is written from its own string, masked (dialer) or not (listener).
+TEST(Connection, AFrameSentWithATailArrivesWhole) {
+  run([]() -> asio::awaitable<void> {
+    Authority authority;
+    auto pair = co_await connect_pair(co_await asio::this_coro::executor, authority);
+    CO_ASSERT_TRUE(pair);
+    auto [listener, near, far, client, server] = *pair;
+    auto text = [](std::size_t size, char seed) {
+      std::string out(size, '\0');
+      for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<char>(seed + i * 7);
+      return out;
+    };
+    // Sizes around the 2 KiB copy limit, odd ones so the tail's mask starts mid-key.
+    const std::pair<std::size_t, std::size_t> shapes[] = {
+        {0, 5}, {13, 0}, {13, 70'001}, {70'001, 13}, {3'001, 2'047}, {1, 1}, {65'537, 65'539}};
+    for (auto [head_size, tail_size] : shapes) {
+      const std::string head = text(head_size, 'a'), tail = text(tail_size, 'k');
+      CO_ASSERT_OK(near->send(STREAM_RELIABLE, std::string(head), std::string(tail)));
+      CO_ASSERT_OK(far->send(STREAM_RELIABLE, std::string(head), std::string(tail)));
+      auto at_far = co_await far->receive();
+      auto at_near = co_await near->receive();
+      CO_ASSERT_OK(at_far);
+      CO_ASSERT_OK(at_near);
+      EXPECT_TRUE(at_far->data == head + tail)
+          << head_size << " + " << tail_size << " bytes, dialer to listener";
+      EXPECT_TRUE(at_near->data == head + tail)
+          << head_size << " + " << tail_size << " bytes, listener to dialer";
+    }
+    listener->stop();
+  });
+}
+
 // A sink that answers every frame, noting how much of its earlier answers still waited to be written.
 struct AnsweringSink : FrameSink {
   explicit AnsweringSink(std::shared_ptr<Connection> connection) : connection(std::move(connection)) {}

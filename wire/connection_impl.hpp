@@ -65,7 +65,7 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   void start(ActrId peer, std::string_view early);
   const ActrId& peer() const { return peer_; }
 
-  Result<void> send(PayloadType lane, std::string& data);  // moves from `data` on success
+  Result<void> send(PayloadType lane, std::string& data, std::string& tail);  // moves from both on success
   std::optional<Result<Frame>> try_receive();
   /// Moves up to `max` queued frames to `out`: how many, or the terminal error when none is queued.
   Result<std::size_t> try_receive_some(std::vector<Frame>& out, std::size_t max);
@@ -86,6 +86,7 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   struct Outgoing {
     PayloadType lane;
     std::string data;
+    std::string tail;  // the frame's data continues here (Connection::send with a tail)
   };
   /// A piece of the gather write: bytes in staging_ (ext == nullptr) or a payload by reference.
   struct Segment {

@@ -34,9 +34,10 @@ bool would_block(const error_code& ec) {
 
 }  // namespace
 
-Result<void> ConnectionImpl::send(PayloadType lane, std::string& data) {
-  const std::size_t size = data.size() + kFrameHeaderBytes;
-  if (size > options_.max_message_size || data.size() > std::numeric_limits<std::uint32_t>::max()) {
+Result<void> ConnectionImpl::send(PayloadType lane, std::string& data, std::string& tail) {
+  const std::size_t length = data.size() + tail.size();
+  const std::size_t size = length + kFrameHeaderBytes;
+  if (size > options_.max_message_size || length > std::numeric_limits<std::uint32_t>::max()) {
     return fail(ErrorCode::InvalidArgument,
                 fmt::format("frame of {} bytes exceeds max_message_size ({} bytes)", size,
                             options_.max_message_size));
@@ -53,7 +54,7 @@ Result<void> ConnectionImpl::send(PayloadType lane, std::string& data) {
                   fmt::format("send queue full ({} bytes queued, limit {}): co_await wait_writable()",
                               out_bytes_, options_.send_queue_limit));
     }
-    out_.push_back(Outgoing{lane, std::move(data)});
+    out_.push_back(Outgoing{lane, std::move(data), std::move(tail)});
     out_bytes_ += size;
     if (!writer_active_) wake = writer_active_ = true;
   }
@@ -146,31 +147,40 @@ void ConnectionImpl::add_staging_segment(std::size_t offset, std::size_t size) {
 }
 
 void ConnectionImpl::encode_message(Outgoing& message) {
-  const std::size_t payload = kFrameHeaderBytes + message.data.size();
+  const std::size_t length = message.data.size() + message.tail.size();
+  const std::size_t payload = kFrameHeaderBytes + length;
   const bool masked = role_ == Role::dialer;
   ws::MaskKey key{};
   if (masked) key = next_mask();
-  const bool copy = message.data.size() <= kCopyLimit;
+  const auto copied = [](const std::string& part) { return part.size() <= kCopyLimit ? part.size() : 0; };
   const std::size_t at = staging_.size();
-  staging_.resize(at + ws::kMaxHeaderBytes + kFrameHeaderBytes + (copy ? message.data.size() : 0));
+  staging_.resize(at + ws::kMaxHeaderBytes + kFrameHeaderBytes + copied(message.data) + copied(message.tail));
   char* out = staging_.data() + at;
   std::size_t used = ws::write_header(out, ws::kBinary, payload, true, masked ? &key : nullptr);
-  const auto lane_header =
-      detail::encode_header(message.lane, static_cast<std::uint32_t>(message.data.size()));
+  const auto lane_header = detail::encode_header(message.lane, static_cast<std::uint32_t>(length));
   std::memcpy(out + used, lane_header.data(), lane_header.size());
-  char* body = out + used;  // the WebSocket payload starts with the 5-byte lane header
+  if (masked) ws::apply_mask(out + used, lane_header.size(), key);
   used += lane_header.size();
-  if (copy) {
-    std::memcpy(out + used, message.data.data(), message.data.size());
-    used += message.data.size();
-    if (masked) ws::apply_mask(body, payload, key);
-  } else if (masked) {
-    ws::apply_mask(body, kFrameHeaderBytes, key);
-    ws::apply_mask(message.data.data(), message.data.size(), key, kFrameHeaderBytes);  // ours to change
+  // Each part is copied next to the header when small, else written from its own string; a
+  // dialer masks it where it lies (the strings were moved in: nothing else sees them).
+  std::size_t offset = kFrameHeaderBytes;  // where the part starts in the WebSocket payload
+  std::size_t run = at;                    // staging bytes from here on are not in segments_ yet
+  for (std::string* part : {&message.data, &message.tail}) {
+    if (part->empty()) continue;
+    if (copied(*part)) {
+      std::memcpy(out + used, part->data(), part->size());
+      if (masked) ws::apply_mask(out + used, part->size(), key, offset);
+      used += part->size();
+    } else {
+      if (masked) ws::apply_mask(part->data(), part->size(), key, offset);
+      add_staging_segment(run, at + used - run);
+      run = at + used;
+      segments_.push_back(Segment{part->data(), 0, part->size()});
+    }
+    offset += part->size();
   }
   staging_.resize(at + used);
-  add_staging_segment(at, used);
-  if (!copy) segments_.push_back(Segment{message.data.data(), 0, message.data.size()});
+  if (at + used > run) add_staging_segment(run, at + used - run);
   batch_bytes_ += payload;
 }
 

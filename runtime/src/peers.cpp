@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <charconv>
 
+#include "actr/protocol/data_chunk.hpp"
 #include "node_core.hpp"
 
 namespace actr::detail {
@@ -191,11 +192,14 @@ asio::awaitable<Result<std::shared_ptr<PeerLink>>> Peers::link_to(const ActrId& 
 }
 
 asio::awaitable<Result<void>> Peers::wait_and_send(PeerLink& link, PayloadType lane, std::string& bytes,
-                                                   Clock::time_point deadline, Error refused) {
+                                                   Clock::time_point deadline, Error refused,
+                                                   std::string* tail) {
   Result<void> sent = std::unexpected(std::move(refused));
   while (!sent && sent.error().code == ErrorCode::ConnectionNotReady && Clock::now() < deadline) {
-    co_await link.connection->wait_writable(bytes.size());  // the wire pushes back: wait for room
-    sent = link.connection->send(lane, std::move(bytes));
+    // The wire pushes back: wait for room.
+    co_await link.connection->wait_writable(bytes.size() + (tail ? tail->size() : 0));
+    sent = tail ? link.connection->send(lane, std::move(bytes), std::move(*tail))
+                : link.connection->send(lane, std::move(bytes));
   }
   co_return sent;
 }
@@ -282,10 +286,11 @@ asio::awaitable<Result<void>> Peers::send_chunk(const ActrId& target, DataChunk 
   }
   if (!chunk.IsInitialized())
     co_return fail(ErrorCode::InvalidArgument, "DataChunk: " + chunk.InitializationErrorString());
-  std::string bytes = chunk.SerializeAsString();
-  auto sent = link->connection->send(lane, std::move(bytes));
+  std::string payload;
+  std::string head = split_data_chunk(chunk, payload);  // the payload is written from its own string
+  auto sent = link->connection->send(lane, std::move(head), std::move(payload));
   if (!sent && sent.error().code == ErrorCode::ConnectionNotReady)
-    sent = co_await wait_and_send(*link, lane, bytes, deadline, std::move(sent.error()));
+    sent = co_await wait_and_send(*link, lane, head, deadline, std::move(sent.error()), &payload);
   co_return sent;
 }
 

@@ -78,9 +78,11 @@ class Peers : public std::enable_shared_from_this<Peers> {
   /// The envelope as an encoded RpcEnvelope frame (its payload serialized if it was typed).
   Result<std::string> encode_frame(Envelope& envelope);
   /// After send() `refused` a frame with ConnectionNotReady: waits for room and sends again, while
-  /// the deadline allows. `bytes` is moved from only when the wire accepts the frame.
+  /// the deadline allows. `bytes` (and `tail`, the rest of the frame, if any) are moved from only
+  /// when the wire accepts the frame.
   asio::awaitable<Result<void>> wait_and_send(PeerLink& link, PayloadType lane, std::string& bytes,
-                                              Clock::time_point deadline, Error refused);
+                                              Clock::time_point deadline, Error refused,
+                                              std::string* tail = nullptr);
   void drop(const std::shared_ptr<PeerLink>& link, const std::string& why);
   std::optional<std::uint64_t> our_sequence(std::string_view request_id) const;
   /// The pending-table key of an answer: our own request_id form, or a caller-chosen one.

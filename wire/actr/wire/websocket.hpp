@@ -102,6 +102,9 @@ class Connection {
   /// ConnectionNotReady when the frame does not fit within send_queue_limit (co_await
   /// wait_writable(data.size()) and retry), InvalidArgument when it exceeds max_message_size.
   Result<void> send(PayloadType lane, std::string&& data);
+  /// The same for a frame whose data is `data` followed by `tail`, sent as they are: a big tail
+  /// (a stream chunk's payload, say) reaches the socket without being copied behind `data` first.
+  Result<void> send(PayloadType lane, std::string&& data, std::string&& tail);
   /// Completes when a frame of `frame_bytes` data bytes would be accepted by send(), or when the
   /// connection is closed (send() then says why).
   boost::asio::awaitable<void> wait_writable(std::size_t frame_bytes = 0);

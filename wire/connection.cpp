@@ -5,6 +5,8 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -562,15 +564,15 @@ bool ConnectionImpl::writable(std::size_t frame_bytes) const {
 }
 
 template <class Token>
-auto ConnectionImpl::async_wait_writable(std::size_t frame_bytes, Token&& token) {
+auto ConnectionImpl::async_wait_writable(std::size_t frame_bytes, std::uint64_t id, Token&& token) {
   return asio::async_initiate<Token, void()>(
-      [self = shared_from_this(), frame_bytes](auto handler) {
+      [self = shared_from_this(), frame_bytes, id](auto handler) {
         using Handler = decltype(handler);
         {
           std::lock_guard lock(self->mu_);
           if (!self->writable_locked(frame_bytes)) {
-            self->ready_waiters_.emplace_back(frame_bytes,
-                                              std::make_unique<ReadyWaiterImpl<Handler>>(std::move(handler)));
+            self->ready_waiters_.push_back(
+                ReadyWait{frame_bytes, id, std::make_unique<ReadyWaiterImpl<Handler>>(std::move(handler))});
             return;
           }
         }
@@ -578,6 +580,23 @@ auto ConnectionImpl::async_wait_writable(std::size_t frame_bytes, Token&& token)
         direct.complete();
       },
       token);
+}
+
+std::uint64_t ConnectionImpl::next_ready_waiter_id() {
+  std::lock_guard lock(mu_);
+  return ++ready_waiter_ids_;
+}
+
+void ConnectionImpl::expire_ready_waiter(std::uint64_t id) {
+  std::unique_ptr<detail::ReadyWaiter> expired;
+  {
+    std::lock_guard lock(mu_);
+    auto it = std::ranges::find(ready_waiters_, id, &ReadyWait::id);
+    if (it == ready_waiters_.end()) return;  // completed already
+    expired = std::move(it->waiter);
+    ready_waiters_.erase(it);
+  }
+  expired->complete();
 }
 
 std::size_t ConnectionImpl::queued_bytes() const {
@@ -622,7 +641,7 @@ void ConnectionImpl::on_timer(error_code ec) {
 
 bool ConnectionImpl::set_terminal(Error error, bool drop_received) {
   std::deque<std::unique_ptr<detail::FrameWaiter>> frame_waiters;
-  std::vector<std::pair<std::size_t, std::unique_ptr<detail::ReadyWaiter>>> ready_waiters;
+  std::vector<ReadyWait> ready_waiters;
   {
     std::lock_guard lock(mu_);
     if (terminal_) return false;
@@ -638,7 +657,7 @@ bool ConnectionImpl::set_terminal(Error error, bool drop_received) {
     ready_waiters.swap(ready_waiters_);
   }
   for (auto& waiter : frame_waiters) waiter->complete(Result<Frame>(std::unexpect, error), false);
-  for (auto& waiter : ready_waiters) waiter.second->complete();
+  for (auto& wait : ready_waiters) wait.waiter->complete();
   // A sink hears of the end in a turn of its own, after the frames still held.
   if (has_sink_.load(std::memory_order_acquire))
     asio::post(stream_.get_executor(), [self = shared_from_this()] { self->run_sink(); });
@@ -753,10 +772,19 @@ asio::awaitable<Result<std::size_t>> Connection::receive_some(std::vector<Frame>
   co_return result;
 }
 
-asio::awaitable<void> Connection::wait_writable(std::size_t frame_bytes) {
+asio::awaitable<void> Connection::wait_writable(std::size_t frame_bytes,
+                                                std::chrono::steady_clock::time_point deadline) {
   std::shared_ptr<ConnectionImpl> impl = impl_;
   if (impl->writable(frame_bytes)) co_return;
-  co_await impl->async_wait_writable(frame_bytes, asio::use_awaitable);
+  const std::uint64_t id = impl->next_ready_waiter_id();
+  // Ends the wait at the deadline; cancelled (and then harmless) when room comes first.
+  asio::steady_timer expiry(co_await asio::this_coro::executor, deadline);
+  if (deadline != std::chrono::steady_clock::time_point::max()) {
+    expiry.async_wait([impl, id](error_code ec) {
+      if (!ec) impl->expire_ready_waiter(id);
+    });
+  }
+  co_await impl->async_wait_writable(frame_bytes, id, asio::use_awaitable);
 }
 
 }  // namespace actr::wire

@@ -285,6 +285,39 @@ TEST(Connection, AFrameSentWithATailArrivesWhole) {
   });
 }
 
+// A peer that stops reading fills the queues; a writer waiting for room gives up at its deadline.
+TEST(Connection, WaitWritableEndsAtItsDeadlineWhenThePeerStopsReading) {
+  run([]() -> asio::awaitable<void> {
+    Authority authority;
+    Options small;
+    small.send_queue_limit = 1u << 20;
+    small.receive_queue_limit = 1u << 20;
+    auto pair = co_await connect_pair(co_await asio::this_coro::executor, authority, small, small);
+    CO_ASSERT_TRUE(pair);
+    auto [listener, near, far, client, server] = *pair;  // `far` never calls receive()
+    const std::string frame(256u << 10, 'x');
+    bool gave_up = false;
+    // Socket buffers hold a few MiB at most: well before 512 MiB the queue stays full.
+    for (int i = 0; i < 2048 && !gave_up; ++i) {
+      auto sent = near->send(STREAM_RELIABLE, std::string(frame));
+      if (sent) continue;
+      CO_ASSERT_TRUE(sent.error().code == ErrorCode::ConnectionNotReady);
+      const auto started = std::chrono::steady_clock::now();
+      co_await near->wait_writable(frame.size(), started + 100ms);
+      const auto waited = std::chrono::steady_clock::now() - started;
+      auto again = near->send(STREAM_RELIABLE, std::string(frame));
+      if (again) continue;  // room came before the deadline
+      EXPECT_EQ(again.error().code, ErrorCode::ConnectionNotReady);
+      EXPECT_GE(waited, 100ms);
+      EXPECT_LT(waited, 5s);
+      gave_up = true;
+    }
+    EXPECT_TRUE(gave_up) << "the queue never stayed full";
+    EXPECT_TRUE(near->is_open());
+    listener->stop();
+  });
+}
+
 // A sink that answers every frame, noting how much of its earlier answers still waited to be written.
 struct AnsweringSink : FrameSink {
   explicit AnsweringSink(std::shared_ptr<Connection> connection) : connection(std::move(connection)) {}

@@ -73,7 +73,10 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   auto async_receive(Token&& token);
   bool writable(std::size_t frame_bytes) const;
   template <class Token>
-  auto async_wait_writable(std::size_t frame_bytes, Token&& token);
+  auto async_wait_writable(std::size_t frame_bytes, std::uint64_t id, Token&& token);
+  /// Completes the wait_writable() waiter `id` if it still waits (its deadline passed).
+  void expire_ready_waiter(std::uint64_t id);
+  std::uint64_t next_ready_waiter_id();
 
   void deliver_to(std::weak_ptr<FrameSink> sink);
   void resume_delivery();
@@ -218,7 +221,13 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   std::size_t in_bytes_ = 0;
   bool reading_paused_ = false;
   std::deque<std::unique_ptr<detail::FrameWaiter>> frame_waiters_;
-  std::vector<std::pair<std::size_t, std::unique_ptr<detail::ReadyWaiter>>> ready_waiters_;
+  struct ReadyWait {
+    std::size_t frame_bytes;
+    std::uint64_t id;  // for expire_ready_waiter()
+    std::unique_ptr<detail::ReadyWaiter> waiter;
+  };
+  std::vector<ReadyWait> ready_waiters_;
+  std::uint64_t ready_waiter_ids_ = 0;
   std::optional<Error> terminal_;
   std::atomic<bool> closed_{false};
   // Push delivery (deliver_to): the sink, set once; frames wait in in_ while it is paused.

@@ -214,8 +214,8 @@ void ConnectionImpl::batch_written() {
     if (!terminal_) {
       out_bytes_ -= batch_bytes_;
       for (auto it = ready_waiters_.begin(); it != ready_waiters_.end();) {
-        if (writable_locked(it->first)) {
-          ready.push_back(std::move(it->second));
+        if (writable_locked(it->frame_bytes)) {
+          ready.push_back(std::move(it->waiter));
           it = ready_waiters_.erase(it);
         } else {
           ++it;

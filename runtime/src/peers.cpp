@@ -197,9 +197,13 @@ asio::awaitable<Result<void>> Peers::wait_and_send(PeerLink& link, PayloadType l
   Result<void> sent = std::unexpected(std::move(refused));
   while (!sent && sent.error().code == ErrorCode::ConnectionNotReady && Clock::now() < deadline) {
     // The wire pushes back: wait for room.
-    co_await link.connection->wait_writable(bytes.size() + (tail ? tail->size() : 0));
+    co_await link.connection->wait_writable(bytes.size() + (tail ? tail->size() : 0), deadline);
     sent = tail ? link.connection->send(lane, std::move(bytes), std::move(*tail))
                 : link.connection->send(lane, std::move(bytes));
+  }
+  if (!sent && sent.error().code == ErrorCode::ConnectionNotReady) {
+    co_return fail(ErrorCode::TimedOut, fmt::format("deadline passed waiting for room on the wire to {} ({})",
+                                                    link.peer_text, sent.error().message));
   }
   co_return sent;
 }

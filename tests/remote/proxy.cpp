@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,9 +27,14 @@ struct TcpProxy::Pair {
 
 namespace {
 
-void pump(int from, int to) {
+void pump(int from, int to, std::shared_ptr<std::atomic<bool>> stalled) {
   char buffer[64 * 1024];
   for (;;) {
+    // A stalled pump reads nothing (polling, so that shutdown still ends it).
+    while (stalled->load()) {
+      pollfd hangup{from, 0, 0};
+      if (::poll(&hangup, 1, 5) > 0) break;  // POLLHUP/POLLERR: the pair is being torn down
+    }
     auto n = ::read(from, buffer, sizeof buffer);
     if (n <= 0) break;
     for (ssize_t done = 0; done < n;) {
@@ -93,13 +99,17 @@ void TcpProxy::accept_loop() {
     auto pair = std::make_shared<Pair>();
     pair->client = client;
     pair->upstream = upstream;
-    pair->forward = std::thread(pump, client, upstream);
-    pair->backward = std::thread(pump, upstream, client);
+    pair->forward = std::thread(pump, client, upstream, stalled_);
+    pair->backward = std::thread(pump, upstream, client, stalled_);
     ++accepted_;
     std::lock_guard lock(mutex_);
     pairs_.push_back(std::move(pair));
   }
 }
+
+void TcpProxy::stall() { stalled_->store(true); }
+
+void TcpProxy::resume() { stalled_->store(false); }
 
 void TcpProxy::cut() {
   std::vector<std::shared_ptr<Pair>> pairs;

@@ -1,7 +1,8 @@
 #pragma once
 // A loopback TCP forwarder for fault injection: peers dial the proxy's port, it forwards to
 // `target_port`, and cut() breaks every connection it carries at once (new ones still work), the
-// way a lost network path looks to both ends.
+// way a lost network path looks to both ends. stall() stops forwarding without closing anything,
+// the way a hung peer or a black-holed path looks: the TCP buffers fill and the senders block.
 
 #include <atomic>
 #include <memory>
@@ -21,6 +22,10 @@ class TcpProxy {
   unsigned short port() const { return port_; }
   /// Resets every connection forwarded so far.
   void cut();
+  /// Stops forwarding in both directions (what is being forwarded right now still goes through);
+  /// resume() carries on where it stopped.
+  void stall();
+  void resume();
   /// Connections accepted so far.
   int accepted() const { return accepted_.load(); }
 
@@ -32,6 +37,7 @@ class TcpProxy {
   unsigned short port_ = 0;
   int listen_fd_ = -1;
   std::atomic<bool> stopping_{false};
+  std::shared_ptr<std::atomic<bool>> stalled_ = std::make_shared<std::atomic<bool>>(false);
   std::atomic<int> accepted_{0};
   std::mutex mutex_;
   std::vector<std::shared_ptr<Pair>> pairs_;

@@ -434,6 +434,52 @@ TEST_F(Remote, CutLinkFailsAtOnceAndARetryWithTheSameRequestIdRunsOnce) {
   EXPECT_EQ(proxy.accepted(), 2);  // one link before the cut, one after
 }
 
+// A path that stops carrying bytes (hung peer, black hole) fills the wire's queues; calls still end
+// by their deadlines, those waiting to be sent as well as those waiting for an answer, and the link
+// works again once the path does.
+TEST_F(Remote, CallsEndByTheirDeadlinesWhenThePathStalls) {
+  auto server_port = free_port();
+  TcpProxy proxy(server_port);
+  start_server(
+      {"--listen-port", std::to_string(server_port), "--advertise-port", std::to_string(proxy.port())});
+  start_client(client_config());
+  run([&](Context& ctx) -> asio::awaitable<void> {
+    auto dest = Dest::actor(co_await find_server(ctx));
+    Text hello;
+    hello.set_text("before");
+    EXPECT_TRUE(co_await ctx.call(dest, hello, kTenSeconds));  // the link is up
+    proxy.stall();
+    // 48 MiB: more than the socket buffers on the path and the wire's 8 MiB send queue together.
+    auto ex = co_await asio::this_coro::executor;
+    std::vector<std::future<Result<BlobReply>>> calls;
+    const auto started = std::chrono::steady_clock::now();
+    for (int i = 0; i < 12; ++i) {
+      auto big = [&ctx, dest]() -> asio::awaitable<Result<BlobReply>> {
+        Blob blob;
+        blob.set_data(std::string(4u << 20, 'b'));
+        co_return co_await ctx.call(dest, blob, std::chrono::milliseconds(1'000));
+      };
+      calls.push_back(asio::co_spawn(ex, big(), asio::use_future));
+    }
+    for (auto& call : calls) {
+      while (call.wait_for(0s) != std::future_status::ready) {
+        asio::steady_timer tick(ex, 5ms);
+        co_await tick.async_wait(asio::use_awaitable);
+      }
+      auto result = call.get();
+      EXPECT_FALSE(result);
+      if (!result) {
+        EXPECT_EQ(result.error().code, ErrorCode::TimedOut) << result.error().to_string();
+      }
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);  // by the 1 s deadlines, give or take
+    proxy.resume();
+    hello.set_text("after");
+    auto after = co_await ctx.call(dest, hello, std::chrono::milliseconds(30'000));
+    EXPECT_TRUE(after) << (after ? "" : after.error().to_string());
+  });
+}
+
 TEST_F(Remote, LostRegistrationIsRenewedAndDirectWiresKeepWorking) {
   start_server();
   start_client(client_config());

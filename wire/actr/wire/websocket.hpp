@@ -105,9 +105,12 @@ class Connection {
   /// The same for a frame whose data is `data` followed by `tail`, sent as they are: a big tail
   /// (a stream chunk's payload, say) reaches the socket without being copied behind `data` first.
   Result<void> send(PayloadType lane, std::string&& data, std::string&& tail);
-  /// Completes when a frame of `frame_bytes` data bytes would be accepted by send(), or when the
-  /// connection is closed (send() then says why).
-  boost::asio::awaitable<void> wait_writable(std::size_t frame_bytes = 0);
+  /// Completes when a frame of `frame_bytes` data bytes would be accepted by send(), when the
+  /// connection is closed (send() then says why), or at `deadline` (send() may then still refuse):
+  /// a peer that stops reading cannot hold the caller past its deadline.
+  boost::asio::awaitable<void> wait_writable(
+      std::size_t frame_bytes = 0,
+      std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 
   /// The next frame, in arrival order. After the last frame: Unavailable with the close reason, or
   /// DecodeFailure when the peer sent a malformed or oversize message (the connection is then closed).

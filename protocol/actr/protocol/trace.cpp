@@ -24,13 +24,15 @@ std::uint64_t next_random() {
 
 template <std::size_t N>
 void fill_random_nonzero(std::array<std::uint8_t, N>& bytes) {
-  do {
-    static_assert(N % 8 == 0);
+  static_assert(N % 8 == 0);
+  std::uint64_t any = 0;
+  do {  // all zero is the W3C "invalid" id: draw again (practically never)
     for (std::size_t i = 0; i < N; i += 8) {
       std::uint64_t r = next_random();
+      any |= r;
       std::memcpy(bytes.data() + i, &r, sizeof r);  // byte order is irrelevant for random bits
     }
-  } while (std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; }));
+  } while (any == 0);
 }
 
 constexpr char kHexDigits[] = "0123456789abcdef";

@@ -157,20 +157,24 @@ void ConnectionImpl::process() {
   }
   Wake wake;
   const bool room = publish(wake);
-  if (room) read_more();
-  // Last, because a waiter may resume its coroutine right here (when this thread already runs its
-  // executor): that code may call back into this connection, which is consistent by now. What it
-  // sends meanwhile is written right after, as one batch, without a trip through the scheduler.
-  if (wake.empty() && !sink) return;
-  ConnectionImpl* outer = detail::t_delivering;
-  detail::t_delivering = this;
-  for (auto& [waiter, frame] : wake) waiter->complete(Result<Frame>(std::move(frame)), true);
-  if (sink) deliver_held_frames();
-  detail::t_delivering = outer;
-  if (pump_deferred_) {
-    pump_deferred_ = false;
-    pump();
+  // After publishing, because a waiter may resume its coroutine right here (when this thread
+  // already runs its executor): that code may call back into this connection, which is consistent
+  // by now. What it sends meanwhile is written right after, as one batch, without a trip through
+  // the scheduler.
+  if (!wake.empty() || sink) {
+    ConnectionImpl* outer = detail::t_delivering;
+    detail::t_delivering = this;
+    for (auto& [waiter, frame] : wake) waiter->complete(Result<Frame>(std::move(frame)), true);
+    if (sink) deliver_held_frames();
+    detail::t_delivering = outer;
+    if (pump_deferred_) {
+      pump_deferred_ = false;
+      pump();
+    }
   }
+  // The next read last, after the answers went out: a peer sharing this core may then have
+  // answered already, and the read finds its frame instead of an EAGAIN and a trip through epoll.
+  if (room) read_more();
 }
 
 void ConnectionImpl::deliver_held_frames() {

@@ -2,7 +2,7 @@
 // the same run. Callers run on the actor's own strand, so the figures are the runtime's cost, not
 // a thread hop (waking another core costs ~45 us on the reference machine).
 //
-//   actr_inproc_bench [--calls N] [--json FILE] [--label NAME] [--only FIGURE]
+//   actr_inproc_bench [--calls N] [--json FILE] [--label NAME] [--only FIGURE] [--idle-spin-us N]
 // --only runs just one figure (e.g. actr_call_seq), for profilers and allocation counters.
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,7 @@ Figures measure(asio::any_io_executor ex, std::size_t calls, std::size_t in_flig
 int main(int argc, char** argv) {
   std::size_t calls = 1'000'000;
   std::string json_path, label, only;
+  std::optional<std::chrono::microseconds> idle_spin;  // unset: the node's default
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--calls") && i + 1 < argc)
       calls = std::stoul(argv[++i]);
@@ -84,10 +86,14 @@ int main(int argc, char** argv) {
       json_path = argv[++i];
     else if (!std::strcmp(argv[i], "--label") && i + 1 < argc)
       label = argv[++i];
+    else if (!std::strcmp(argv[i], "--idle-spin-us") && i + 1 < argc)
+      idle_spin = std::chrono::microseconds(std::atol(argv[++i]));
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
       only = argv[++i];
     else {
-      std::fprintf(stderr, "usage: %s [--calls N] [--json FILE] [--label NAME] [--only FIGURE]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--calls N] [--json FILE] [--label NAME] [--only FIGURE] [--idle-spin-us N]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -95,6 +101,7 @@ int main(int argc, char** argv) {
   actr::NodeConfig config;
   config.actr_type = actr::make_actr_type("acme", "echo", "1.0.0");
   config.mailbox_capacity = 4096;
+  config.idle_spin = idle_spin;
   actr::Node node(config);
   auto actor = node.start(std::make_shared<echo::EchoWorkload>());
   if (!actor) {

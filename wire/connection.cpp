@@ -152,8 +152,16 @@ void ConnectionImpl::process() {
   if (sink && !parsed_.empty()) {
     ConnectionImpl* outer = detail::t_delivering;
     detail::t_delivering = this;
-    lend_to_sink();
+    const bool all_lent = lend_to_sink();
     detail::t_delivering = outer;
+    if (all_lent) {  // the usual case: nothing to publish or hand over from the queue
+      if (pump_deferred_) {
+        pump_deferred_ = false;
+        pump();
+      }
+      read_more();
+      return;
+    }
   }
   Wake wake;
   const bool room = publish(wake);
@@ -218,9 +226,10 @@ void ConnectionImpl::deliver_held_frames() {
   if (end) sink->on_closed(*end);
 }
 
-void ConnectionImpl::lend_to_sink() {
+bool ConnectionImpl::lend_to_sink() {
   std::shared_ptr<FrameSink> sink;
   std::size_t lent = 0;
+  bool refused = false;
   for (; lent < parsed_.size(); ++lent) {
     std::uint64_t resumes = 0;
     {
@@ -236,10 +245,12 @@ void ConnectionImpl::lend_to_sink() {
       std::lock_guard lock(mu_);
       if (sink_resumes_ == resumes) sink_paused_ = true;
       ++lent;
+      refused = true;
       break;
     }
   }
   parsed_.erase(parsed_.begin(), parsed_.begin() + static_cast<std::ptrdiff_t>(lent));
+  return parsed_.empty() && !refused;
 }
 
 void ConnectionImpl::flush_early(std::size_t delivered) {

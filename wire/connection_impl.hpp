@@ -116,7 +116,8 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   void deliver_message(std::uint8_t opcode, std::string_view message, bool borrowed);
   /// Lends the frames just parsed to the sink, straight from rbuf_, while it takes them; what it
   /// leaves (it paused) stays in parsed_ for publish(). Before the next read; on the strand.
-  void lend_to_sink();
+  /// True when every parsed frame went to the sink and nothing was held or ended meanwhile.
+  bool lend_to_sink();
   /// Writes what the frames delivered so far sent, every Options::flush_every_frames frames.
   void flush_early(std::size_t delivered);
   /// Makes room in rbuf_ for `want_` bytes from rpos_ (compacting or growing), or gives memory back.

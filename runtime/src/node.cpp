@@ -13,6 +13,9 @@ namespace actr {
 // The io_context outlives the NodeCore's own references to it: it is destroyed last, and its
 // destructor releases any handler (and the NodeCore it may hold) that never ran.
 struct Node::Threads {
+  // A hint of 1 lets Asio queue work posted from the io thread itself without taking its lock;
+  // other threads may still post (it is not BOOST_ASIO_CONCURRENCY_HINT_UNSAFE).
+  explicit Threads(std::size_t count) : io(count <= 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT) {}
   boost::asio::io_context io;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
@@ -31,7 +34,8 @@ struct Node::Threads {
   }
 };
 
-Node::Node(NodeConfig config) : config_(std::move(config)), threads_(std::make_unique<Threads>()) {
+Node::Node(NodeConfig config)
+    : config_(std::move(config)), threads_(std::make_unique<Threads>(config_.threads)) {
   core_ = std::make_shared<detail::NodeCore>(threads_->io, config_);
 }
 

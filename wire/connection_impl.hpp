@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "actr/wire/websocket.hpp"
@@ -46,6 +47,17 @@ struct ReadyWaiter {
 /// The connection whose reader is resuming receive() waiters inline on this thread (it is then on that
 /// connection's strand), so a send() from the resumed code can leave the write to it.
 inline thread_local ConnectionImpl* t_delivering = nullptr;
+/// Sets t_delivering for a scope (they nest: a delivery may send on another connection).
+class Delivering {
+ public:
+  explicit Delivering(ConnectionImpl* connection) : outer_(std::exchange(t_delivering, connection)) {}
+  ~Delivering() { t_delivering = outer_; }
+  Delivering(const Delivering&) = delete;
+  Delivering& operator=(const Delivering&) = delete;
+
+ private:
+  ConnectionImpl* outer_;
+};
 }  // namespace detail
 
 class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
@@ -139,6 +151,8 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   // Writing: one batch (control frames, then queued messages) per system call where possible.
   void request_write();
   void pump();
+  /// Pumps if a send() during deliveries left the write to us (pump_deferred_).
+  void pump_if_deferred();
   bool build_batch();
   void encode_message(Outgoing& message);
   void add_staging_segment(std::size_t offset, std::size_t size);

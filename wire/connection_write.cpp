@@ -106,6 +106,12 @@ void ConnectionImpl::pump() {
   asio::post(stream_.get_executor(), [self = shared_from_this()] { self->pump(); });
 }
 
+void ConnectionImpl::pump_if_deferred() {
+  if (!pump_deferred_) return;
+  pump_deferred_ = false;
+  pump();
+}
+
 bool ConnectionImpl::build_batch() {
   batch_.clear();
   staging_.clear();

@@ -59,7 +59,7 @@ Result<ActorRef> Node::start(std::shared_ptr<Workload> workload) {
   }
   auto started = core_->start(std::move(workload));
   if (threads_->threads.empty()) {
-    threads_->run(config_.threads, detail::resolve_idle_spin(config_.idle_spin, detail::usable_cpus()));
+    threads_->run(config_.threads, detail::resolve_idle_spin(config_.idle_spin, core_->cpus()));
   }
   if (started.wait_for(config_.start_timeout) != std::future_status::ready) {
     core_->shutdown();

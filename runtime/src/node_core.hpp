@@ -46,6 +46,8 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   ActrId current_id() const;
   const Strand& strand() const { return strand_; }
   const NodeConfig& config() const { return config_; }
+  /// CPUs this process could run on when the node was made (usable_cpus()).
+  std::size_t cpus() const { return cpus_; }
   State state() const { return state_.load(std::memory_order_acquire); }
   bool accepting() const {
     auto s = state();

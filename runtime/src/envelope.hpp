@@ -68,7 +68,7 @@ struct Envelope {
   char route_key_inline_[64];
   std::string route_key_heap_;
 
-  // Every call makes one envelope and drops it moments later: recycle the memory per thread.
+  // Every call makes one envelope and drops it moments later: from the thread's block cache.
   static void* operator new(std::size_t size);
   static void operator delete(void* memory, std::size_t size) noexcept;
 };

@@ -47,7 +47,7 @@ Result<void> Payload::materialize(const google::protobuf::Message& prototype) {
   if (message_ && message_->GetDescriptor() == prototype.GetDescriptor()) return {};
   std::unique_ptr<google::protobuf::Message> typed(prototype.New());
   if (auto ok = std::move(*this).decode_into(*typed); !ok) return ok;
-  message_ = std::move(typed);
+  message_ = MessagePtr(typed.release());
   bytes_.clear();
   return {};
 }

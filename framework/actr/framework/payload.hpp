@@ -6,19 +6,37 @@
 #include <google/protobuf/message.h>
 
 #include <memory>
+#include <new>
 #include <string>
 #include <type_traits>
 #include <typeinfo>
 
+#include "actr/framework/block_cache.hpp"
 #include "actr/protocol/error.hpp"
 
 namespace actr {
+namespace detail {
+
+/// Destroys a message boxed by Payload::of (the size of its block) or one made with new (0).
+struct MessageDelete {
+  std::size_t block_size = 0;
+  void operator()(google::protobuf::Message* message) const noexcept {
+    if (block_size == 0) {
+      delete message;
+      return;
+    }
+    message->~Message();  // virtual: the boxed type's destructor
+    free_block(message, block_size);
+  }
+};
+
+}  // namespace detail
 
 class Payload {
  public:
   Payload() = default;
   explicit Payload(std::string bytes) : bytes_(std::move(bytes)) {}
-  explicit Payload(std::unique_ptr<google::protobuf::Message> message) : message_(std::move(message)) {}
+  explicit Payload(std::unique_ptr<google::protobuf::Message> message) : message_(message.release()) {}
   // A payload is moved several times along a call's path and, in process, its bytes are empty:
   // skip the (out-of-line) string move then.
   Payload(Payload&& other) noexcept : message_(std::move(other.message_)) {
@@ -32,10 +50,26 @@ class Payload {
   Payload(const Payload&) = delete;
   Payload& operator=(const Payload&) = delete;
 
+  /// Boxes a typed message. The box comes from the thread's block cache (detail::allocate_block):
+  /// an in-process call boxes its request and its response.
   template <class M>
   static Payload of(M&& message) {
     using Message = std::remove_cvref_t<M>;
-    return Payload(std::unique_ptr<google::protobuf::Message>(new Message(std::forward<M>(message))));
+    void* block = detail::allocate_block(sizeof(Message));
+    Message* typed;
+    if constexpr (std::is_nothrow_constructible_v<Message, M&&>) {
+      typed = ::new (block) Message(std::forward<M>(message));
+    } else {
+      try {
+        typed = ::new (block) Message(std::forward<M>(message));
+      } catch (...) {
+        detail::free_block(block, sizeof(Message));
+        throw;
+      }
+    }
+    Payload payload;
+    payload.message_ = MessagePtr(typed, detail::MessageDelete{sizeof(Message)});
+    return payload;
   }
 
   bool is_message() const { return message_ != nullptr; }
@@ -82,8 +116,10 @@ class Payload {
   std::size_t byte_size() const;
 
  private:
+  using MessagePtr = std::unique_ptr<google::protobuf::Message, detail::MessageDelete>;
+
   std::string bytes_;
-  std::unique_ptr<google::protobuf::Message> message_;
+  MessagePtr message_;
 };
 
 }  // namespace actr

@@ -15,6 +15,7 @@
 #include <actr/config/node_file.hpp>
 #include <filesystem>
 
+#include "actr/framework/block_cache.hpp"
 #include "actr/protocol/credential.hpp"
 #include "runtime_context.hpp"
 
@@ -256,24 +257,62 @@ asio::awaitable<void> NodeCore::run_shell(ActorRef::ShellHandler handler, Envelo
   }
 }
 
+/// A request while the workload serves it. The serving coroutine owns it (IncomingRequestPtr), so
+/// the envelope and the handler's Context live exactly as long as that coroutine.
+class NodeCore::Served final : public IncomingRequest {
+ public:
+  Served(NodeCore& core, EnvelopePtr envelope)
+      : core_(core), envelope_(std::move(envelope)), ctx_(core, envelope_.get()) {}
+
+  std::string_view route_key() const override { return envelope_->route_key; }
+  Payload& payload() override { return envelope_->payload; }
+  Context& context() override { return ctx_; }
+  void answer(Result<Payload> result) override {
+    if (std::exchange(answered_, true)) {
+      spdlog::error("serve() answered '{}' twice; the second answer is dropped", envelope_->route_key);
+      return;
+    }
+    core_.finish(*envelope_, std::move(result));
+  }
+  void threw(const char* what) override {
+    answer(
+        std::unexpected(handler_exception(envelope_->route_key, what ? what : "a non-standard exception")));
+  }
+
+  // One per request, freed moments later: from the thread's block cache.
+  static void* operator new(std::size_t size) { return allocate_block(size); }
+  static void operator delete(void* memory, std::size_t size) noexcept { free_block(memory, size); }
+
+ private:
+  void release() noexcept override {
+    // A serve() that ended without answering would hold the serial slot for good. (A coroutine
+    // destroyed unfinished while the node stops answers nothing: its caller is failed anyway.)
+    if (!answered_ && core_.state() == State::Running) {
+      answer(fail(ErrorCode::Internal,
+                  fmt::format("the workload's serve() ended without answering '{}'", envelope_->route_key)));
+    }
+    delete this;
+  }
+
+  NodeCore& core_;
+  EnvelopePtr envelope_;
+  RuntimeContext ctx_;
+  bool answered_ = false;
+};
+
 asio::awaitable<void> NodeCore::handle(EnvelopePtr envelope) {
   requests_handled_.fetch_add(1, std::memory_order_relaxed);
-  RuntimeContext ctx(*this, envelope.get());
-  Result<Payload> result;  // always assigned below; an error here would cost a string per call
-  try {
-    result = co_await workload_->dispatch(envelope->route_key, std::move(envelope->payload), ctx);
-  } catch (const std::exception& e) {
-    result = std::unexpected(handler_exception(envelope->route_key, e.what()));
-  } catch (...) {
-    result = std::unexpected(handler_exception(envelope->route_key, "a non-standard exception"));
-  }
+  return workload_->serve(IncomingRequestPtr(new Served(*this, std::move(envelope))));
+}
+
+void NodeCore::finish(Envelope& request, Result<Payload> result) {
   // Free the slot before answering: a caller resumed by the answer may then run its next request
   // inline (run_inline) instead of queueing behind a handler that is already done.
-  if (envelope->holds_slot) scheduler_->release();
-  if (envelope->direction == DIRECTION_REQUEST) {
-    reply(*envelope, std::move(result));
+  if (std::exchange(request.holds_slot, false)) scheduler_->release();
+  if (request.direction == DIRECTION_REQUEST) {
+    reply(request, std::move(result));
   } else if (!result) {
-    spdlog::warn("tell '{}' failed in {}: {}", envelope->route_key, to_string(self_id_),
+    spdlog::warn("tell '{}' failed in {}: {}", request.route_key, to_string(self_id_),
                  result.error().to_string());
   }
 }

@@ -1,7 +1,7 @@
 #pragma once
 // The node's state and the in-process half of a call's path:
 //   caller → request()/tell() → [strand] pending table + mailbox (or a shell handler)
-//          → scheduler → handle() → workload dispatch → reply() → pending table → caller.
+//          → scheduler → handle() → Workload::serve → finish() → reply() → pending table → caller.
 // Everything here runs on one strand; request()/tell() may be awaited from any executor.
 
 #include <atomic>
@@ -147,7 +147,11 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   void enqueue(EnvelopePtr envelope);
   std::optional<ActorRef::ShellHandler> shell_handler(std::string_view route_key);
   asio::awaitable<void> run_shell(ActorRef::ShellHandler handler, EnvelopePtr envelope);
+  /// The workload's serve() for one request; it answers through a Served (node_core.cpp).
   asio::awaitable<void> handle(EnvelopePtr envelope);
+  class Served;
+  /// A handler's answer: frees the serial slot, then replies (or logs a failed tell).
+  void finish(Envelope& request, Result<Payload> result);
   void reply(const Envelope& request, Result<Payload> result);
   asio::awaitable<void> run_start(std::shared_ptr<Workload> workload,
                                   std::shared_ptr<std::promise<Result<void>>> done);

@@ -351,5 +351,71 @@ TEST_F(InProcess, BackToBackCallsOnTheStrandLetTimersRun) {
   EXPECT_GT(calls, 0);
 }
 
+/// Implements only dispatch (no generated base): the runtime serves it through Workload::serve's
+/// default, which must answer and turn exceptions into errors like the generated one.
+class DispatchOnly : public actr::Workload {
+ public:
+  asio::awaitable<actr::Result<actr::Payload>> dispatch(std::string_view route_key, actr::Payload request,
+                                                        actr::Context&) override {
+    auto echo = std::move(request).take<EchoRequest>();
+    if (!echo) co_return std::unexpected(echo.error());
+    if (echo->text() == "throw") throw std::runtime_error("dispatch blew up on " + std::string(route_key));
+    EchoResponse response;
+    response.set_text(echo->text());
+    co_return actr::Payload::of(std::move(response));
+  }
+};
+
+/// A serve() that forgets to answer "silent" requests.
+class ForgetfulServe : public DispatchOnly {
+ public:
+  asio::awaitable<void> serve(actr::IncomingRequestPtr request) override {
+    const auto* echo = request->payload().get_if<EchoRequest>();
+    if (echo && echo->text() == "silent") co_return;
+    co_await DispatchOnly::serve(std::move(request));
+  }
+};
+
+actr::ActorRef start_node(std::unique_ptr<actr::Node>& node, std::shared_ptr<actr::Workload> workload) {
+  node = std::make_unique<actr::Node>(test_config());
+  auto started = node->start(std::move(workload));
+  EXPECT_TRUE(started) << started.error().to_string();
+  return *started;
+}
+
+EchoRequest text_request(std::string text) {
+  EchoRequest request;
+  request.set_text(std::move(text));
+  return request;
+}
+
+TEST(Serve, ADispatchOnlyWorkloadAnswersAndReportsExceptions) {
+  std::unique_ptr<actr::Node> node;
+  auto actor = start_node(node, std::make_shared<DispatchOnly>());
+  auto reply = actor.call_sync(text_request("plain"));
+  ASSERT_TRUE(reply) << reply.error().to_string();
+  EXPECT_EQ(reply->text(), "plain");
+  auto thrown = actor.call_sync(text_request("throw"));
+  ASSERT_FALSE(thrown);
+  EXPECT_EQ(thrown.error().code, ErrorCode::Internal);
+  EXPECT_NE(thrown.error().message.find("dispatch blew up on inproc.v1."), std::string::npos)
+      << thrown.error().message;
+  ASSERT_TRUE(actor.call_sync(text_request("still serving")));
+}
+
+TEST(Serve, AServeThatNeverAnswersFailsItsCallerAtOnceAndFreesTheWorkload) {
+  std::unique_ptr<actr::Node> node;
+  auto actor = start_node(node, std::make_shared<ForgetfulServe>());
+  auto started = std::chrono::steady_clock::now();
+  auto silent = actor.call_sync(text_request("silent"), std::chrono::milliseconds(20000));
+  ASSERT_FALSE(silent);
+  EXPECT_EQ(silent.error().code, ErrorCode::Internal);
+  EXPECT_NE(silent.error().message.find("without answering"), std::string::npos) << silent.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));  // not at the deadline
+  auto next = actor.call_sync(text_request("next"));  // the serial slot was given back
+  ASSERT_TRUE(next) << next.error().to_string();
+  EXPECT_EQ(next->text(), "next");
+}
+
 }  // namespace
 }  // namespace inproc::test

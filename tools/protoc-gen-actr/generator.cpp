@@ -20,8 +20,8 @@ namespace pb = google::protobuf;
 
 // Names the generated handler base already uses (its own members and Workload's): a method mapping
 // to one of these would hide or clash with it, so it gets a trailing '_' like a keyword.
-constexpr std::string_view kReservedMembers[] = {"dispatch", "handles_route", "on_start", "on_stop",
-                                                 "scheduling"};
+constexpr std::string_view kReservedMembers[] = {"dispatch",   "handles_route", "on_start", "on_stop",
+                                                 "on_actr_up", "scheduling",    "serve"};
 
 // clang-format off
 constexpr std::string_view kCppKeywords[] = {
@@ -182,6 +182,14 @@ bool Collect(const pb::FileDescriptor& file, std::vector<ServiceInfo>& services,
   return true;
 }
 
+/// The UnknownRoute error for `service`, naming the route held by the C++ expression `route_key`.
+std::string UnknownRoute(const std::string& service, std::string_view route_key) {
+  std::string error = "::actr::fail(::actr::ErrorCode::UnknownRoute, std::string(";
+  error.append(Quote(service + " has no method for route '")).append(") + std::string(");
+  error.append(route_key).append(") + \"'\")");
+  return error;
+}
+
 void EmitHandler(const ServiceInfo& s, std::string& out) {
   const std::string& name = s.handler;
   const std::string service = s.service->full_name();
@@ -215,6 +223,8 @@ void EmitHandler(const ServiceInfo& s, std::string& out) {
   out += "  /// route key -> decode -> handler -> encode. UnknownRoute / DecodeFailure as errors.\n";
   out += "  ::boost::asio::awaitable<::actr::Result<::actr::Payload>> dispatch(\n";
   out += "      std::string_view route_key, ::actr::Payload request, ::actr::Context& ctx) override;\n";
+  out += "  /// The same, answering through `request` (what the runtime calls): one coroutine frame.\n";
+  out += "  ::boost::asio::awaitable<void> serve(::actr::IncomingRequestPtr request) override;\n";
   out += "};\n\n";
 
   // Out of class so that the declaration above stays a readable summary.
@@ -237,9 +247,44 @@ void EmitHandler(const ServiceInfo& s, std::string& out) {
     out += "    co_return ::actr::Payload::of(std::move(*resp));\n";
     out += "  }\n";
   }
-  out += "  co_return ::actr::fail(::actr::ErrorCode::UnknownRoute,\n";
-  out += "                         std::string(" + Quote(service + " has no method for route '") + ") +\n";
-  out += "                             std::string(route_key) + \"'\");\n";
+  out += "  co_return " + UnknownRoute(service, "route_key") + ";\n";
+  out += "}\n\n";
+
+  // serve(): the same steps in one frame, so that a request costs no second coroutine frame.
+  // Every path assigns `result`; the runtime turns a thrown exception into an error.
+  out += "inline ::boost::asio::awaitable<void> " + name + "::serve(::actr::IncomingRequestPtr request) {\n";
+  out += "  const std::string_view route_key = request->route_key();\n";
+  out += "  ::actr::Result<::actr::Payload> result;\n";
+  out += "  try {\n";
+  std::string indent = "    ";
+  for (const MethodInfo& m : s.methods) {
+    out += indent + "if (route_key == " + Quote(m.route_key) + ") {\n";
+    out += indent + "  const " + m.request + "* req = request->payload().get_if<" + m.request + ">();\n";
+    out += indent + "  std::optional<" + m.request + "> decoded;\n";
+    out += indent + "  if (!req) {\n";
+    out += indent + "    auto ok = std::move(request->payload()).decode_into(decoded.emplace());\n";
+    out += indent + "    if (ok) req = &*decoded;\n";
+    out += indent + "    else result = std::unexpected(std::move(ok.error()));\n";
+    out += indent + "  }\n";
+    out += indent + "  if (req) {\n";
+    out += indent + "    auto resp = co_await this->" + m.member + "(*req, request->context());\n";
+    out += indent + "    if (resp) result = ::actr::Payload::of(std::move(*resp));\n";
+    out += indent + "    else result = std::unexpected(std::move(resp.error()));\n";
+    out += indent + "  }\n";
+    out += indent + "} else ";
+    indent = "    ";
+  }
+  out += s.methods.empty() ? "    {\n" : "{\n";
+  out += "      result = " + UnknownRoute(service, "route_key") + ";\n";
+  out += "    }\n";
+  out += "  } catch (const std::exception& e) {\n";
+  out += "    request->threw(e.what());\n";
+  out += "    co_return;\n";
+  out += "  } catch (...) {\n";
+  out += "    request->threw(nullptr);\n";
+  out += "    co_return;\n";
+  out += "  }\n";
+  out += "  request->answer(std::move(result));\n";
   out += "}\n\n";
 }
 
@@ -314,18 +359,22 @@ void EmitTraits(const pb::FileDescriptor& file, const std::vector<ServiceInfo>& 
 }
 
 constexpr std::string_view kMultiServiceNote =
-    R"(// For each service S: SHandler (derive it and implement the methods; its dispatch() routes
-// "package.S.Method" to them), SClient (typed calls through a Context), and actr::RpcTraits for
-// the request types that name exactly one method (so `ctx.call(dest, request)` works).
+    R"(// For each service S: SHandler (derive it and implement the methods; its dispatch() and serve()
+// route "package.S.Method" to them), SClient (typed calls through a Context), and actr::RpcTraits
+// for the request types that name exactly one method (so `ctx.call(dest, request)` works).
 //
-// A workload serving two services derives from both handler bases and picks one in dispatch:
+// A workload serving two services derives from both handler bases and picks one in both:
 //
 //   class Both : public AHandler, public BHandler {
 //    public:
 //     boost::asio::awaitable<actr::Result<actr::Payload>> dispatch(std::string_view k, actr::Payload p,
 //                                                                  actr::Context& ctx) override {
-//       if (AHandler::handles_route(k)) co_return co_await AHandler::dispatch(k, std::move(p), ctx);
-//       co_return co_await BHandler::dispatch(k, std::move(p), ctx);
+//       if (AHandler::handles_route(k)) return AHandler::dispatch(k, std::move(p), ctx);
+//       return BHandler::dispatch(k, std::move(p), ctx);
+//     }
+//     boost::asio::awaitable<void> serve(actr::IncomingRequestPtr r) override {
+//       if (AHandler::handles_route(r->route_key())) return AHandler::serve(std::move(r));
+//       return BHandler::serve(std::move(r));
 //     }
 //   };
 )";
@@ -380,6 +429,7 @@ bool GenerateHeader(const pb::FileDescriptor& file, std::string& out, std::strin
   out += "#pragma once\n\n";
   out += "#include <actr/framework.hpp>\n\n";
   out += "#include <boost/asio/awaitable.hpp>\n";
+  out += "#include <exception>\n";
   out += "#include <optional>\n";
   out += "#include <string>\n";
   out += "#include <string_view>\n";

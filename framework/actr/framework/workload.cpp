@@ -1,5 +1,7 @@
 #include "actr/framework/workload.hpp"
 
+#include <exception>
+
 namespace actr {
 
 SchedulingPolicy& SchedulingPolicy::key_by_caller(std::string route_key) {
@@ -25,6 +27,20 @@ const SchedulingPolicy::Rule* SchedulingPolicy::find(std::string_view route_key)
 boost::asio::awaitable<Result<void>> Workload::on_start(Context&) { co_return Result<void>{}; }
 
 boost::asio::awaitable<void> Workload::on_stop(Context&) { co_return; }
+
+boost::asio::awaitable<void> Workload::serve(IncomingRequestPtr request) {
+  Result<Payload> result;
+  try {
+    result = co_await dispatch(request->route_key(), std::move(request->payload()), request->context());
+  } catch (const std::exception& e) {
+    request->threw(e.what());
+    co_return;
+  } catch (...) {
+    request->threw(nullptr);
+    co_return;
+  }
+  request->answer(std::move(result));
+}
 
 boost::asio::awaitable<void> Workload::on_actr_up(const ActrId&, Context&) { co_return; }
 

@@ -3,11 +3,12 @@
 // scheduling policy says otherwise, and is stopped once.
 //
 // Generated service bases (protoc-gen-actr) derive virtually from Workload and implement
-// `dispatch`. A workload serving two services derives from both bases and overrides `dispatch`
-// to pick one with `A::handles_route(route_key)`.
+// `dispatch` and `serve`. A workload serving two services derives from both bases and overrides
+// both to pick one with `A::handles_route(route_key)` (see docs/codegen.md).
 
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -46,6 +47,29 @@ class SchedulingPolicy {
   std::size_t budget_ = 8;
 };
 
+/// One request while a workload serves it (Workload::serve): what was asked, the handler's
+/// Context, and where the answer goes. The runtime implements it and frees it when the owning
+/// IncomingRequestPtr goes, so it outlives the coroutine that serves it.
+class IncomingRequest {
+ public:
+  virtual std::string_view route_key() const = 0;
+  virtual Payload& payload() = 0;
+  virtual Context& context() = 0;
+  /// The handler's answer or error (a tell's error is logged). Call once, as the last thing.
+  virtual void answer(Result<Payload> result) = 0;
+  /// Instead of answer(): the handler threw. `what` is a std::exception's what(), or nullptr.
+  virtual void threw(const char* what) = 0;
+
+  struct Release {
+    void operator()(IncomingRequest* request) const noexcept { request->release(); }
+  };
+
+ protected:
+  ~IncomingRequest() = default;
+  virtual void release() noexcept = 0;
+};
+using IncomingRequestPtr = std::unique_ptr<IncomingRequest, IncomingRequest::Release>;
+
 class Workload {
  public:
   virtual ~Workload() = default;
@@ -61,6 +85,11 @@ class Workload {
   /// route key → decode → handler → encode. UnknownRoute for routes this workload does not serve.
   virtual boost::asio::awaitable<Result<Payload>> dispatch(std::string_view route_key, Payload request,
                                                            Context& ctx) = 0;
+
+  /// dispatch(), then request->answer() (or threw()): what the runtime calls for every request.
+  /// Generated bases override it with their dispatch inlined, so that a request runs in one
+  /// coroutine frame fewer. The default calls dispatch().
+  virtual boost::asio::awaitable<void> serve(IncomingRequestPtr request);
 
   /// Asked once at start.
   virtual SchedulingPolicy scheduling() const { return {}; }

@@ -179,6 +179,7 @@ class PingerImpl : public v1::PingerHandler {
     co_return response;
   }
   asio::awaitable<Result<v1::PingResponse>> alert(const v1::AlertRequest& request, actr::Context&) override {
+    if (request.reason() == "throw") throw std::runtime_error("alert exploded");
     co_return actr::fail(ErrorCode::PermissionDenied, "alert refused: " + request.reason());
   }
   asio::awaitable<Result<v1::UserInfo>> lookup(const v1::SharedKey& request, actr::Context&) override {
@@ -233,15 +234,140 @@ class DirectoryImpl : public v1::DirectoryHandler {
 class Both : public PingerImpl, public DirectoryImpl {
  public:
   asio::awaitable<Result<Payload>> dispatch(std::string_view k, Payload p, actr::Context& ctx) override {
-    if (PingerHandler::handles_route(k)) co_return co_await PingerHandler::dispatch(k, std::move(p), ctx);
-    co_return co_await DirectoryHandler::dispatch(k, std::move(p), ctx);
+    if (PingerHandler::handles_route(k)) return PingerHandler::dispatch(k, std::move(p), ctx);
+    return DirectoryHandler::dispatch(k, std::move(p), ctx);
   }
+  asio::awaitable<void> serve(actr::IncomingRequestPtr r) override {
+    if (PingerHandler::handles_route(r->route_key())) return PingerHandler::serve(std::move(r));
+    return DirectoryHandler::serve(std::move(r));
+  }
+};
+
+/// What the runtime hands serve(): records how it was answered and that it was released.
+class RecordingRequest final : public actr::IncomingRequest {
+ public:
+  RecordingRequest(std::string route_key, Payload payload, actr::Context& ctx)
+      : route_key_(std::move(route_key)), payload_(std::move(payload)), ctx_(ctx) {}
+
+  std::string_view route_key() const override { return route_key_; }
+  Payload& payload() override { return payload_; }
+  actr::Context& context() override { return ctx_; }
+  void answer(Result<Payload> result) override { answers.push_back(std::move(result)); }
+  void threw(const char* what) override { thrown.emplace_back(what ? what : "(not a std::exception)"); }
+
+  /// Runs `workload.serve` on this request.
+  void serve_with(actr::Workload& workload) {
+    asio::io_context io;
+    std::exception_ptr failure;
+    asio::co_spawn(io, workload.serve(actr::IncomingRequestPtr(this)),
+                   [&](std::exception_ptr e) { failure = e; });
+    io.run();
+    if (failure) std::rethrow_exception(failure);
+  }
+
+  std::vector<Result<Payload>> answers;
+  std::vector<std::string> thrown;
+  bool released = false;
+
+ private:
+  void release() noexcept override { released = true; }
+
+  std::string route_key_;
+  Payload payload_;
+  actr::Context& ctx_;
 };
 
 v1::PingRequest MakePing(std::string text) {
   v1::PingRequest request;
   request.set_text(std::move(text));
   return request;
+}
+
+// --- serve: dispatch and answer in one frame ---
+
+TEST(GeneratedServe, AnswersOnceWithTheTypedResponseAndReleasesTheRequest) {
+  PingerImpl pinger;
+  TestContext ctx;
+  RecordingRequest request("gentest.v1.Pinger.Ping", Payload::of(MakePing("hi")), ctx);
+  request.serve_with(pinger);
+  ASSERT_EQ(request.answers.size(), 1u);
+  ASSERT_TRUE(request.answers[0]) << request.answers[0].error().to_string();
+  EXPECT_TRUE(request.answers[0]->is_message());
+  auto response = std::move(*request.answers[0]).take<v1::PingResponse>();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->text(), "hi");
+  EXPECT_TRUE(request.thrown.empty());
+  EXPECT_TRUE(request.released);
+}
+
+TEST(GeneratedServe, DecodesBytesAndAnswersErrorsAsResults) {
+  PingerImpl pinger;
+  TestContext ctx;
+  RecordingRequest bytes("gentest.v1.Pinger.Ping", Payload(MakePing("wire").SerializeAsString()), ctx);
+  bytes.serve_with(pinger);
+  ASSERT_EQ(bytes.answers.size(), 1u);
+  ASSERT_TRUE(bytes.answers[0]);
+  EXPECT_EQ(std::move(*bytes.answers[0]).take<v1::PingResponse>()->text(), "wire");
+
+  RecordingRequest garbage("gentest.v1.Pinger.Ping", Payload(std::string("\xff\xff\xff", 3)), ctx);
+  garbage.serve_with(pinger);
+  ASSERT_EQ(garbage.answers.size(), 1u);
+  ASSERT_FALSE(garbage.answers[0]);
+  EXPECT_EQ(garbage.answers[0].error().code, ErrorCode::DecodeFailure);
+
+  RecordingRequest unknown("gentest.v1.Pinger.Nope", Payload::of(MakePing("x")), ctx);
+  unknown.serve_with(pinger);
+  ASSERT_EQ(unknown.answers.size(), 1u);
+  ASSERT_FALSE(unknown.answers[0]);
+  EXPECT_EQ(unknown.answers[0].error().code, ErrorCode::UnknownRoute);
+  EXPECT_NE(unknown.answers[0].error().message.find("gentest.v1.Pinger.Nope"), std::string::npos);
+
+  v1::AlertRequest alert;
+  alert.set_reason("no");
+  RecordingRequest refused("gentest.v1.Pinger.Alert", Payload::of(alert), ctx);
+  refused.serve_with(pinger);
+  ASSERT_EQ(refused.answers.size(), 1u);
+  ASSERT_FALSE(refused.answers[0]);
+  EXPECT_EQ(refused.answers[0].error().code, ErrorCode::PermissionDenied);
+  for (auto* r : {&bytes, &garbage, &unknown, &refused}) EXPECT_TRUE(r->thrown.empty() && r->released);
+}
+
+TEST(GeneratedServe, AHandlerExceptionIsReportedInsteadOfAnAnswer) {
+  PingerImpl pinger;
+  TestContext ctx;
+  v1::AlertRequest alert;
+  alert.set_reason("throw");
+  RecordingRequest request("gentest.v1.Pinger.Alert", Payload::of(alert), ctx);
+  request.serve_with(pinger);
+  EXPECT_TRUE(request.answers.empty());
+  ASSERT_EQ(request.thrown.size(), 1u);
+  EXPECT_EQ(request.thrown[0], "alert exploded");
+  EXPECT_TRUE(request.released);
+}
+
+TEST(GeneratedServe, TwoServiceWorkloadAndEmptyService) {
+  Both both;
+  actr::Workload& workload = both;
+  TestContext ctx;
+  RecordingRequest pong("gentest.v1.Pinger.Ping", Payload::of(MakePing("p")), ctx);
+  pong.serve_with(workload);
+  ASSERT_EQ(pong.answers.size(), 1u);
+  EXPECT_TRUE(pong.answers[0]);
+  v1::Outer::GetUserInfoRequest who;
+  who.set_name("ada");
+  RecordingRequest info("gentest.v1.Directory.GetUserInfo", Payload::of(who), ctx);
+  info.serve_with(workload);
+  ASSERT_EQ(info.answers.size(), 1u);
+  ASSERT_TRUE(info.answers[0]);
+  EXPECT_EQ(std::move(*info.answers[0]).take<v1::UserInfo>()->name(), "ada");
+
+  struct Idle : v1::IdleHandler {};
+  Idle idle;
+  RecordingRequest nothing("gentest.v1.Idle.Anything", Payload(std::string()), ctx);
+  nothing.serve_with(idle);
+  ASSERT_EQ(nothing.answers.size(), 1u);
+  ASSERT_FALSE(nothing.answers[0]);
+  EXPECT_EQ(nothing.answers[0].error().code, ErrorCode::UnknownRoute);
 }
 
 // --- dispatch ---

@@ -33,7 +33,11 @@ class Mailbox {
 
   std::size_t queued() const { return signal_.queue.size() + normal_.queue.size(); }
   std::size_t held() const { return signal_.overflow.size() + normal_.overflow.size(); }
-  bool empty() const { return queued() == 0 && held() == 0; }
+  /// Asked by every inline run: deque::empty() is a compare, size() a computation.
+  bool empty() const {
+    return signal_.queue.empty() && normal_.queue.empty() && signal_.overflow.empty() &&
+           normal_.overflow.empty();
+  }
   std::size_t capacity() const { return capacity_; }
   bool closed() const { return closed_; }
 

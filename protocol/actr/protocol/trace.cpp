@@ -8,14 +8,18 @@
 namespace actr {
 namespace {
 
-// splitmix64 seeded once per thread from the OS: trace ids need uniqueness, not secrecy.
-std::uint64_t next_random() {
+[[gnu::noinline]] std::uint64_t seed_from_os() {
+  std::random_device device;
+  return ((static_cast<std::uint64_t>(device()) << 32) ^ device()) | 1;
+}
+
+// splitmix64 seeded once per thread from the OS: trace ids need uniqueness, not secrecy. Small
+// enough to inline (the seeding is out of line): every call starts a trace or a span.
+inline std::uint64_t next_random() {
   // Constant-initialized (no TLS guard on every call); seeded on first use.
   thread_local std::uint64_t state = 0;
-  if (state == 0) [[unlikely]] {
-    std::random_device device;
-    state = ((static_cast<std::uint64_t>(device()) << 32) ^ device()) | 1;
-  }
+  if (state == 0) [[unlikely]]
+    state = seed_from_os();
   std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;

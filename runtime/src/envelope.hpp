@@ -40,7 +40,7 @@ struct Envelope {
   Clock::time_point deadline = Clock::time_point::max();
   CallerId caller = shell_caller();
   Metadata metadata;
-  TraceContext trace;
+  TraceContext trace;  // all zero (not valid()) until drawn: see NodeCore::make_envelope
   std::string tracestate;
   std::shared_ptr<PeerLink> reply_via;  // set for requests that came over a peer link
   /// Holds the scheduler's serial slot (Scheduler::try_claim); its handler gives it back.

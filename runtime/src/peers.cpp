@@ -69,6 +69,7 @@ Result<std::string> Peers::encode_frame(Envelope& envelope) {
   out.set_request_id(envelope.request_id);
   out.set_direction(envelope.direction);
   out.set_timeout_ms(envelope.timeout_ms);
+  if (!envelope.trace.valid()) envelope.trace = TraceContext::new_trace();  // not drawn yet
   envelope.trace.write_traceparent(*out.mutable_traceparent());
   if (!envelope.tracestate.empty()) out.set_tracestate(envelope.tracestate);
   for (auto& [key, value] : envelope.metadata) {

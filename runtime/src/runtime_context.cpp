@@ -18,7 +18,13 @@ Error no_media() {
 }  // namespace
 
 RuntimeContext::RuntimeContext(NodeCore& core, Envelope* inbound)
-    : core_(core), inbound_(inbound), trace_(inbound ? inbound->trace : TraceContext::new_trace()) {}
+    : core_(core), inbound_(inbound), trace_(inbound ? inbound->trace : TraceContext{}) {}
+
+const TraceContext& RuntimeContext::trace() const {
+  if (!trace_.valid()) [[unlikely]]
+    trace_ = TraceContext::new_trace();  // the request came without one: start it now
+  return trace_;
+}
 
 const ActrId& RuntimeContext::self_id() const { return core_.self_id(); }
 const std::optional<ActrId>& RuntimeContext::caller_id() const {
@@ -32,7 +38,7 @@ const Metadata& RuntimeContext::metadata() const { return inbound_ ? inbound_->m
 asio::awaitable<Result<Payload>> RuntimeContext::send_request(const Dest& dest, Outbound message) {
   auto route_key = message.route_key;
   auto timeout = message.options.timeout;
-  auto envelope = core_.make_envelope(DIRECTION_REQUEST, std::move(message), core_.self_caller(), &trace_);
+  auto envelope = core_.make_envelope(DIRECTION_REQUEST, std::move(message), core_.self_caller(), &trace());
   if (!envelope) co_return std::unexpected(std::move(envelope.error()));
   Gate gate = pick_gate(core_, dest);
   auto op = std::visit([&](const auto& g) { return g.request(std::move(*envelope)); }, gate);
@@ -45,7 +51,7 @@ asio::awaitable<Result<Payload>> RuntimeContext::send_request(const Dest& dest, 
 }
 
 asio::awaitable<Result<void>> RuntimeContext::send_tell(const Dest& dest, Outbound message) {
-  auto envelope = core_.make_envelope(DIRECTION_TELL, std::move(message), core_.self_caller(), &trace_);
+  auto envelope = core_.make_envelope(DIRECTION_TELL, std::move(message), core_.self_caller(), &trace());
   if (!envelope) co_return std::unexpected(std::move(envelope.error()));
   Gate gate = pick_gate(core_, dest);
   auto op = std::visit([&](const auto& g) { return g.tell(std::move(*envelope)); }, gate);

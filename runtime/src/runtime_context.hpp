@@ -18,7 +18,7 @@ class RuntimeContext final : public Context {
   const std::optional<ActrId>& caller_id() const override;
   std::string_view request_id() const override;
   const Metadata& metadata() const override;
-  const TraceContext& trace() const override { return trace_; }
+  const TraceContext& trace() const override;
 
   asio::awaitable<Result<Payload>> send_request(const Dest& dest, Outbound message) override;
   asio::awaitable<Result<void>> send_tell(const Dest& dest, Outbound message) override;
@@ -41,7 +41,7 @@ class RuntimeContext final : public Context {
  private:
   NodeCore& core_;
   Envelope* inbound_;
-  TraceContext trace_;
+  mutable TraceContext trace_;  // drawn on first use when the request brought none
 };
 
 }  // namespace actr::detail

@@ -417,5 +417,42 @@ TEST(Serve, AServeThatNeverAnswersFailsItsCallerAtOnceAndFreesTheWorkload) {
   EXPECT_EQ(next->text(), "next");
 }
 
+/// Records the trace every request's handler sees; "nest" also tells itself a note.
+class TraceRecorder : public actr::Workload {
+ public:
+  asio::awaitable<actr::Result<actr::Payload>> dispatch(std::string_view, actr::Payload request,
+                                                        actr::Context& ctx) override {
+    seen.push_back(ctx.trace());
+    if (const auto* echo = request.get_if<EchoRequest>(); echo && echo->text() == "nest") {
+      NoteRequest note;
+      note.set_text("inner");
+      auto told = co_await ctx.tell(actr::Dest::local(), note);
+      if (!told) co_return std::unexpected(told.error());
+    }
+    if (request.get_if<NoteRequest>()) co_return actr::Payload::of(NoteResponse{});
+    co_return actr::Payload::of(EchoResponse{});
+  }
+  std::vector<actr::TraceContext> seen;  // touched on the node's strand only
+};
+
+TEST(Serve, AHostCallGetsATraceWhenItsHandlerLooksAndNestedWorkContinuesIt) {
+  std::unique_ptr<actr::Node> node;
+  auto recorder = std::make_shared<TraceRecorder>();
+  auto actor = start_node(node, recorder);
+  ASSERT_TRUE(actor.call_sync(text_request("nest")));
+  ASSERT_TRUE(actor.call_sync(text_request("after the note")));  // serial: the note ran before
+  ASSERT_TRUE(actor.call_sync(text_request("another")));
+  ASSERT_EQ(recorder->seen.size(), 4u);
+  const auto& outer = recorder->seen[0];
+  const auto& inner = recorder->seen[1];
+  EXPECT_TRUE(outer.valid());
+  EXPECT_TRUE(inner.valid());
+  EXPECT_EQ(inner.trace_id, outer.trace_id);  // the note is a child span of the same trace
+  EXPECT_NE(inner.span_id, outer.span_id);
+  EXPECT_TRUE(recorder->seen[2].valid());
+  EXPECT_NE(recorder->seen[2].trace_id, outer.trace_id);  // each host call is a trace of its own
+  EXPECT_NE(recorder->seen[3].trace_id, recorder->seen[2].trace_id);
+}
+
 }  // namespace
 }  // namespace inproc::test

@@ -264,7 +264,10 @@ asio::awaitable<void> NodeCore::run_shell(ActorRef::ShellHandler handler, Envelo
 class NodeCore::Served final : public IncomingRequest {
  public:
   Served(NodeCore& core, EnvelopePtr envelope)
-      : core_(core), envelope_(std::move(envelope)), ctx_(core, envelope_.get()) {}
+      : core_(core),
+        alive_(core.weak_from_this()),
+        envelope_(std::move(envelope)),
+        ctx_(core, envelope_.get()) {}
 
   std::string_view route_key() const override { return envelope_->route_key; }
   Payload& payload() override { return envelope_->payload; }
@@ -287,16 +290,20 @@ class NodeCore::Served final : public IncomingRequest {
 
  private:
   void release() noexcept override {
-    // A serve() that ended without answering would hold the serial slot for good. (A coroutine
-    // destroyed unfinished while the node stops answers nothing: its caller is failed anyway.)
-    if (!answered_ && core_.state() == State::Running) {
-      answer(fail(ErrorCode::Internal,
-                  fmt::format("the workload's serve() ended without answering '{}'", envelope_->route_key)));
+    // A serve() that ended without answering would hold the serial slot for good. A coroutine
+    // destroyed unfinished answers nothing: the io_context destroys those last, after the
+    // NodeCore (see Node::Threads), hence the weak reference; its caller was failed by then.
+    if (!answered_) {
+      if (auto alive = alive_.lock(); alive && alive->state() == State::Running) {
+        answer(fail(ErrorCode::Internal, fmt::format("the workload's serve() ended without answering '{}'",
+                                                     envelope_->route_key)));
+      }
     }
     delete this;
   }
 
   NodeCore& core_;
+  std::weak_ptr<NodeCore> alive_;
   EnvelopePtr envelope_;
   RuntimeContext ctx_;
   bool answered_ = false;

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -58,7 +59,7 @@ std::string b64(std::string_view bytes) {
 }
 
 std::string next_id() {
-  static int n = 0;
+  static std::atomic<int> n = 0;  // tests open clients from several threads at once
   return "c-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
 }
 

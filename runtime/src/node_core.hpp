@@ -37,6 +37,9 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   enum class State : std::uint8_t { Idle, Starting, Running, Stopping, Stopped };
 
   NodeCore(asio::io_context& io, NodeConfig config);
+  ~NodeCore();
+  NodeCore(const NodeCore&) = delete;
+  NodeCore& operator=(const NodeCore&) = delete;
 
   /// On the strand (the only writer: registration and re-registration run there).
   const ActrId& self_id() const { return self_id_; }
@@ -180,13 +183,14 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   std::string request_id_prefix_;  // see random_request_id_prefix
   std::atomic<std::uint64_t> request_counter_{0};
   std::atomic<State> state_{State::Idle};
-  std::atomic<std::uint64_t> requests_handled_{0};
+  std::atomic<std::uint64_t> requests_handled_{0};  // written on the strand only, read anywhere
   std::atomic<std::uint64_t> queued_{0};
 
   std::shared_ptr<Workload> workload_;
   PendingCalls pending_;
   Mailbox mailbox_;
   StreamRegistry streams_;
+  const std::uint64_t generation_;  // see LiveCores in node_core.cpp
   std::unique_ptr<Scheduler> scheduler_;
   std::shared_ptr<Peers> peers_;
   std::shared_ptr<wire::Listener> listener_;

@@ -120,8 +120,9 @@ void ConnectionImpl::read_more() {
   prepare_buffer();
   waiting_read_ = true;
   auto space = asio::buffer(rbuf_.get() + rend_, rcap_ - rend_);
-  // async_read_some rather than waiting for readability and reading ourselves: Asio's reactor then
-  // knows whether the socket is drained, so the next read costs no speculative EAGAIN.
+  // Asio 1.74 tries this read at once (a speculative recv) before it waits in epoll: when the peer
+  // has not answered yet that is one EAGAIN per read (docs/wire.md). Issued after our writes (see
+  // process), so that a peer sharing the core has often answered by then.
   stream_.socket().async_read_some(
       space, [self = shared_from_this()](error_code ec, std::size_t bytes) { self->on_read(ec, bytes); });
 }

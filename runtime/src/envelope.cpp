@@ -12,8 +12,4 @@ const CallerId& shell_caller() {
 
 static_assert(sizeof(Envelope) <= kMaxCachedBlock, "envelopes should come from the block cache");
 
-void* Envelope::operator new(std::size_t size) { return allocate_block(size); }
-
-void Envelope::operator delete(void* memory, std::size_t size) noexcept { free_block(memory, size); }
-
 }  // namespace actr::detail

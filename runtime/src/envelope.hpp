@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "actr/framework/block_cache.hpp"
 #include "actr/framework/context.hpp"
 #include "actr/framework/payload.hpp"
 #include "actr/protocol/trace.hpp"
@@ -28,7 +29,8 @@ const CallerId& shell_caller();
 
 /// Moved along the whole path of a call as one heap object (EnvelopePtr): it is large, and a call
 /// hands it from caller to strand to mailbox to scheduler to handler.
-struct Envelope {
+/// From the block cache: every call makes one envelope and drops it moments later.
+struct Envelope : FromBlockCache {
   Direction direction = DIRECTION_UNSPECIFIED;
   PayloadType lane = RPC_RELIABLE;
   /// Points into the envelope itself (set_route_key): short keys need no allocation.
@@ -69,10 +71,6 @@ struct Envelope {
   // Route keys are "package.Service.Method": most fit here.
   char route_key_inline_[64];
   std::string route_key_heap_;
-
-  // Every call makes one envelope and drops it moments later: from the thread's block cache.
-  static void* operator new(std::size_t size);
-  static void operator delete(void* memory, std::size_t size) noexcept;
 };
 
 using EnvelopePtr = std::unique_ptr<Envelope>;

@@ -295,7 +295,7 @@ asio::awaitable<void> NodeCore::run_shell(ActorRef::ShellHandler handler, Envelo
 
 /// A request while the workload serves it. The serving coroutine owns it (IncomingRequestPtr), so
 /// the envelope and the handler's Context live exactly as long as that coroutine.
-class NodeCore::Served final : public IncomingRequest {
+class NodeCore::Served final : public IncomingRequest, public FromBlockCache {
  public:
   Served(NodeCore& core, EnvelopePtr envelope)
       : core_(core),
@@ -317,10 +317,6 @@ class NodeCore::Served final : public IncomingRequest {
     answer(
         std::unexpected(handler_exception(envelope_->route_key, what ? what : "a non-standard exception")));
   }
-
-  // One per request, freed moments later: from the thread's block cache.
-  static void* operator new(std::size_t size) { return allocate_block(size); }
-  static void operator delete(void* memory, std::size_t size) noexcept { free_block(memory, size); }
 
  private:
   void release() noexcept override {

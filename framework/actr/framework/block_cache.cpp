@@ -6,7 +6,6 @@ namespace actr::detail::block_cache {
 namespace {
 
 std::size_t class_bytes(std::size_t cls) { return (cls + 1) * kGranule; }
-bool cached(std::size_t size) { return size - 1 < kMaxCachedBlock; }
 
 // Set once the reaper ran: the thread is ending, keep nothing more.
 thread_local constinit bool torn_down = false;

@@ -38,6 +38,8 @@ struct Shelves {
 };
 inline thread_local constinit Shelves shelves;
 
+/// 1..kMaxCachedBlock bytes (0 wraps around: not cached).
+inline bool cached(std::size_t size) { return size - 1 < kMaxCachedBlock; }
 inline std::size_t class_of(std::size_t size) { return (size - 1) / kGranule; }
 
 void* allocate_slow(std::size_t size);
@@ -48,7 +50,7 @@ void free_slow(void* block, std::size_t size) noexcept;
 /// A block of at least `size` bytes (> 0), aligned for any fundamental type.
 inline void* allocate_block(std::size_t size) {
   using namespace block_cache;
-  if (size - 1 < kMaxCachedBlock) {
+  if (cached(size)) {
     Shelf& shelf = shelves.shelves[class_of(size)];
     if (FreeBlock* block = shelf.top) {
       shelf.top = block->next;
@@ -63,7 +65,7 @@ inline void* allocate_block(std::size_t size) {
 /// allocates (a receiver) passes the surplus back to the system allocator.
 inline void free_block(void* block, std::size_t size) noexcept {
   using namespace block_cache;
-  if (size - 1 < kMaxCachedBlock && shelves.kept) {
+  if (cached(size) && shelves.kept) {
     Shelf& shelf = shelves.shelves[class_of(size)];
     if (shelf.count < kKeptPerClass) {
       shelf.top = ::new (block) FreeBlock{shelf.top};
@@ -73,5 +75,12 @@ inline void free_block(void* block, std::size_t size) noexcept {
   }
   free_slow(block, size);
 }
+
+/// Derive to allocate a class's objects from the block cache: for small objects that every call
+/// makes and drops moments later.
+struct FromBlockCache {
+  static void* operator new(std::size_t size) { return allocate_block(size); }
+  static void operator delete(void* block, std::size_t size) noexcept { free_block(block, size); }
+};
 
 }  // namespace actr::detail

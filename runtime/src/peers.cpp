@@ -20,26 +20,27 @@ constexpr int kResendAttempts = 3;
 
 bool is_rpc_lane(PayloadType lane) { return lane == RPC_RELIABLE || lane == RPC_SIGNAL; }
 
-/// After encoding: the payload's buffer is kept for the next frame unless it grew big.
-void release_big_payload(RpcEnvelope& message) {
-  constexpr std::size_t kKeptPayloadCapacity = 64 * 1024;
-  if (message.payload().capacity() > kKeptPayloadCapacity) std::string().swap(*message.mutable_payload());
+/// The payload field of an envelope to encode: a typed message is serialized into the frame.
+void set_payload(EnvelopeFields& fields, const Payload& payload) {
+  if (const auto* message = payload.message()) {
+    fields.payload_message = message;
+  } else {
+    fields.payload_bytes = payload.bytes();
+    fields.has_payload = true;
+  }
 }
 
-/// Starts `out` (cleared, strings keeping their capacity) as the RESPONSE to `request_id`.
-void start_response(RpcEnvelope& out, std::string_view route_key, std::string_view request_id) {
-  out.Clear();
-  out.set_route_key(route_key.data(), route_key.size());
-  out.set_request_id(request_id.data(), request_id.size());
-  out.set_direction(DIRECTION_RESPONSE);
-  out.set_timeout_ms(0);
-}
-
-RpcEnvelope error_response(const RpcEnvelope& request, const Error& error) {
-  RpcEnvelope response;
-  start_response(response, request.route_key(), request.request_id());
-  error_to_proto(error, *response.mutable_error());
-  return response;
+/// A RESPONSE to `request_id` carrying `error`, encoded.
+std::string encode_error_response(std::string_view route_key, std::string_view request_id,
+                                  const Error& error) {
+  EnvelopeFields fields;
+  fields.route_key = route_key;
+  fields.direction = DIRECTION_RESPONSE;
+  fields.request_id = request_id;
+  fields.error = &error;
+  std::string encoded;
+  (void)encode_envelope(fields, encoded);  // no typed payload: cannot fail
+  return encoded;
 }
 
 }  // namespace
@@ -63,24 +64,19 @@ Peers::Peers(NodeCore& core, Strand strand)
     : core_(core), strand_(std::move(strand)), serial_(core.wire_options().executor_is_serial) {}
 
 Result<std::string> Peers::encode_frame(Envelope& envelope) {
-  RpcEnvelope& out = outbound_;
-  out.Clear();
-  out.set_route_key(envelope.route_key.data(), envelope.route_key.size());
-  out.set_request_id(envelope.request_id);
-  out.set_direction(envelope.direction);
-  out.set_timeout_ms(envelope.timeout_ms);
   if (!envelope.trace.valid()) envelope.trace = TraceContext::new_trace();  // not drawn yet
-  envelope.trace.write_traceparent(*out.mutable_traceparent());
-  if (!envelope.tracestate.empty()) out.set_tracestate(envelope.tracestate);
-  for (auto& [key, value] : envelope.metadata) {
-    auto* entry = out.add_metadata();
-    entry->set_key(key);
-    entry->set_value(value);
-  }
-  auto written = std::move(envelope.payload).write_bytes(*out.mutable_payload());
+  EnvelopeFields fields;
+  fields.route_key = envelope.route_key;
+  fields.direction = envelope.direction;
+  fields.request_id = envelope.request_id;
+  fields.timeout_ms = envelope.timeout_ms;
+  fields.trace = &envelope.trace;
+  fields.tracestate = envelope.tracestate;
+  fields.metadata = envelope.metadata;
+  set_payload(fields, envelope.payload);
+  std::string encoded;
+  auto written = encode_envelope(fields, encoded);
   if (!written) return std::unexpected(std::move(written.error()));
-  std::string encoded = out.SerializeAsString();
-  release_big_payload(out);
   return encoded;
 }
 
@@ -109,9 +105,10 @@ std::optional<std::uint64_t> Peers::our_sequence(std::string_view request_id) co
   return sequence;
 }
 
-std::optional<std::uint64_t> Peers::pending_sequence(const std::string& request_id) const {
+std::optional<std::uint64_t> Peers::pending_sequence(std::string_view request_id) const {
   if (auto sequence = our_sequence(request_id)) return sequence;
-  if (auto it = custom_ids_.find(request_id); it != custom_ids_.end()) return it->second;
+  if (custom_ids_.empty()) return std::nullopt;
+  if (auto it = custom_ids_.find(std::string(request_id)); it != custom_ids_.end()) return it->second;
   return std::nullopt;
 }
 
@@ -370,49 +367,49 @@ asio::awaitable<void> Peers::deliver_chunk_later(std::shared_ptr<PeerLink> link,
 }
 
 void Peers::on_rpc_frame(PeerLink& link, std::string_view data, PayloadType lane) {
-  RpcEnvelope& message = link.inbound;  // ParseFromArray clears it first
-  if (!message.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
-    spdlog::warn("dropped an undecodable RpcEnvelope ({} bytes) from {}", data.size(), link.peer_text);
+  EnvelopeView& message = link.inbound;
+  const char* why = nullptr;
+  if (!decode_envelope(data, message, &why)) {
+    spdlog::warn("dropped an undecodable RpcEnvelope ({} bytes) from {}: {}", data.size(), link.peer_text,
+                 why);
     return;
   }
-  switch (message.direction()) {
+  switch (message.direction) {
     case DIRECTION_REQUEST:
     case DIRECTION_TELL: on_request(link, message, lane); break;
     case DIRECTION_RESPONSE: {
-      auto sequence = pending_sequence(message.request_id());
+      auto sequence = pending_sequence(message.request_id);
       if (!sequence) break;  // not ours, or long gone
       // The caller may resume right here: what it sends next joins this reader's batch.
-      if (message.has_error()) {
-        core_.complete_pending(*sequence, std::unexpected(error_from_proto(message.error())), true);
+      if (message.has_error) {
+        core_.complete_pending(*sequence, std::unexpected(message.error()), true);
       } else {
-        core_.complete_pending(*sequence, Payload(std::move(*message.mutable_payload())), true);
+        core_.complete_pending(*sequence, Payload(std::string(message.payload)), true);
       }
       break;
     }
     default:
       spdlog::warn("dropped a message without direction from {} (route '{}')", link.peer_text,
-                   message.route_key());
+                   message.route_key);
       break;
   }
 }
 
-void Peers::on_request(PeerLink& link, RpcEnvelope& message, PayloadType lane) {
-  bool is_request = message.direction() == DIRECTION_REQUEST;
+void Peers::on_request(PeerLink& link, const EnvelopeView& message, PayloadType lane) {
+  bool is_request = message.direction == DIRECTION_REQUEST;
   if (!acl_allows(core_.acl(), link.peer, core_.self_id().realm().realm_id())) {
     if (is_request) {
-      send_response(link,
-                    error_response(message, Error{ErrorCode::PermissionDenied,
-                                                  fmt::format("{} may not call {} (ACL)", link.peer_text,
-                                                              to_string(core_.self_id()))}));
+      send_error(link, message,
+                 Error{ErrorCode::PermissionDenied,
+                       fmt::format("{} may not call {} (ACL)", link.peer_text, to_string(core_.self_id()))});
     }
     return;
   }
-  if (is_request && message.timeout_ms() <= 0) {
-    send_response(
-        link, error_response(message, Error{ErrorCode::InvalidArgument, "a REQUEST needs timeout_ms > 0"}));
+  if (is_request && message.timeout_ms <= 0) {
+    send_error(link, message, Error{ErrorCode::InvalidArgument, "a REQUEST needs timeout_ms > 0"});
     return;
   }
-  auto key = seen_key(link.peer, message.request_id());
+  auto key = seen_key(link.peer, message.request_id);
   if (auto it = seen_.find(key); it != seen_.end()) {
     // A retry of something we already have: answer from the cache, never run it twice. While the
     // first is still running, the retry's link gets the answer too when it comes.
@@ -431,43 +428,43 @@ void Peers::on_request(PeerLink& link, RpcEnvelope& message, PayloadType lane) {
   }
 
   auto envelope = std::make_unique<Envelope>();
-  envelope->direction = message.direction();
+  envelope->direction = message.direction;
   envelope->lane = lane;
-  envelope->set_route_key(message.route_key());
-  envelope->request_id = message.request_id();  // copied: a refusal below answers with it
-  envelope->payload = Payload(std::move(*message.mutable_payload()));
-  envelope->timeout_ms = message.timeout_ms();
-  if (is_request) envelope->deadline = Clock::now() + std::chrono::milliseconds(message.timeout_ms());
+  envelope->set_route_key(message.route_key);
+  envelope->request_id = message.request_id;
+  envelope->payload = Payload(std::string(message.payload));
+  envelope->timeout_ms = message.timeout_ms;
+  if (is_request) envelope->deadline = Clock::now() + std::chrono::milliseconds(message.timeout_ms);
   envelope->caller = link.as_caller;
-  for (auto& entry : *message.mutable_metadata()) {
-    envelope->metadata.emplace_back(std::move(*entry.mutable_key()), std::move(*entry.mutable_value()));
-  }
-  auto trace = parse_traceparent(message.traceparent());
+  envelope->metadata.reserve(message.metadata.size());
+  for (auto [key_view, value] : message.metadata) envelope->metadata.emplace_back(key_view, value);
+  auto trace = parse_traceparent(message.traceparent);
   envelope->trace = trace ? *trace : TraceContext::new_trace();
-  envelope->tracestate = std::move(*message.mutable_tracestate());
+  envelope->tracestate = message.tracestate;
   envelope->reply_via = link.shared_from_this();
   auto refused = core_.admit_inbound(std::move(envelope));
   if (!refused) return;
   // Never run: forget it, so that a retry with the same request_id is admitted, not parked
   // waiting for an answer that will never come.
-  seen_.erase(seen_key(link.peer, message.request_id()));
-  if (is_request) send_response(link, error_response(message, *refused));
+  seen_.erase(seen_key(link.peer, message.request_id));
+  if (is_request) send_error(link, message, *refused);
 }
 
 void Peers::reply(const Envelope& request, Result<Payload> result) {
-  RpcEnvelope& response = outbound_;
-  start_response(response, request.route_key, request.request_id);
+  EnvelopeFields fields;
+  fields.route_key = request.route_key;
+  fields.direction = DIRECTION_RESPONSE;
+  fields.request_id = request.request_id;
   if (result) {
-    if (auto written = std::move(*result).write_bytes(*response.mutable_payload()); !written) {
-      response.clear_payload();
-      error_to_proto(written.error(), *response.mutable_error());
-    }
+    set_payload(fields, *result);
   } else {
-    error_to_proto(result.error(), *response.mutable_error());
+    fields.error = &result.error();
+  }
+  std::string encoded;
+  if (auto written = encode_envelope(fields, encoded); !written) {  // a typed answer missing required fields
+    encoded = encode_error_response(request.route_key, request.request_id, written.error());
   }
   auto& link = *request.reply_via;
-  std::string encoded = response.SerializeAsString();
-  release_big_payload(response);
   if (auto it = seen_.find(seen_key(link.peer, request.request_id)); it != seen_.end()) {
     it->second.response = encoded;
     for (auto& weak : std::exchange(it->second.waiters, {})) {
@@ -483,8 +480,9 @@ void Peers::reply(const Envelope& request, Result<Payload> result) {
   }
 }
 
-void Peers::send_response(PeerLink& link, const RpcEnvelope& response) {
-  if (auto sent = link.connection->send(RPC_RELIABLE, response.SerializeAsString()); !sent) {
+void Peers::send_error(PeerLink& link, const EnvelopeView& request, const Error& error) {
+  auto encoded = encode_error_response(request.route_key, request.request_id, error);
+  if (auto sent = link.connection->send(RPC_RELIABLE, std::move(encoded)); !sent) {
     spdlog::warn("answer to {} not sent: {}", link.peer_text, sent.error().to_string());
   }
 }

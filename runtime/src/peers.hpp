@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "actr/protocol/envelope_codec.hpp"
 #include "actr/wire/websocket.hpp"
 #include "envelope.hpp"
 #include "wait_list.hpp"
@@ -30,10 +31,9 @@ struct PeerLink final : wire::FrameSink, std::enable_shared_from_this<PeerLink> 
   std::shared_ptr<wire::Connection> connection;
   std::weak_ptr<Peers> owner;
   std::unordered_set<std::uint64_t> in_flight;  // our pending sequences riding on this link
-  /// Each RPC frame read on this link is parsed into this one message: protobuf keeps its strings'
-  /// capacity across Clear(), so a steady stream of frames stops allocating for route keys,
-  /// trace headers and the like. Only the node's strand touches it, one frame at a time.
-  RpcEnvelope inbound;
+  /// Each RPC frame read on this link is decoded into this one view (it points into the frame;
+  /// its metadata list keeps its capacity). Only the node's strand touches it, one frame at a time.
+  EnvelopeView inbound;
 
   bool on_frame(PayloadType lane, std::string_view data) override;
   void on_closed(const Error& why) override;
@@ -73,8 +73,9 @@ class Peers : public std::enable_shared_from_this<Peers> {
   bool on_chunk_frame(const std::shared_ptr<PeerLink>& link, PayloadType lane, std::string_view data);
   asio::awaitable<void> deliver_chunk_later(std::shared_ptr<PeerLink> link, DataChunk chunk,
                                             PayloadType lane);
-  void on_request(PeerLink& link, RpcEnvelope& message, PayloadType lane);
-  void send_response(PeerLink& link, const RpcEnvelope& response);
+  void on_request(PeerLink& link, const EnvelopeView& message, PayloadType lane);
+  /// Answers `request` on `link` with `error` (a refusal: the request never ran).
+  void send_error(PeerLink& link, const EnvelopeView& request, const Error& error);
   /// The envelope as an encoded RpcEnvelope frame (its payload serialized if it was typed).
   Result<std::string> encode_frame(Envelope& envelope);
   /// After send() `refused` a frame with ConnectionNotReady: waits for room and sends again, while
@@ -86,7 +87,7 @@ class Peers : public std::enable_shared_from_this<Peers> {
   void drop(const std::shared_ptr<PeerLink>& link, const std::string& why);
   std::optional<std::uint64_t> our_sequence(std::string_view request_id) const;
   /// The pending-table key of an answer: our own request_id form, or a caller-chosen one.
-  std::optional<std::uint64_t> pending_sequence(const std::string& request_id) const;
+  std::optional<std::uint64_t> pending_sequence(std::string_view request_id) const;
 
   /// Answers to recent requests, so a retried request_id is answered, not run again. Keyed by
   /// the caller (realm and serial number: unique within signaling) and its request_id, which is
@@ -118,9 +119,6 @@ class Peers : public std::enable_shared_from_this<Peers> {
   std::unordered_map<std::string, std::uint64_t> custom_ids_;  // caller-chosen request_id → sequence
   std::unordered_map<SeenKey, Seen, SeenKeyHash> seen_;
   std::deque<SeenKey> seen_order_;
-  /// Every frame this node encodes is built in this one message (on the strand, one at a time),
-  /// so its strings keep their capacity from frame to frame.
-  RpcEnvelope outbound_;
 };
 
 /// The ACL rule of PROTOCOL.md: a matching DENY beats every ALLOW; nothing matching denies. With no

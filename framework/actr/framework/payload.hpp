@@ -8,6 +8,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <typeinfo>
 
@@ -75,6 +76,8 @@ class Payload {
   bool is_message() const { return message_ != nullptr; }
   /// The typed message, or nullptr when this holds bytes.
   const google::protobuf::Message* message() const { return message_.get(); }
+  /// The encoded bytes when this holds bytes (empty when it holds a message).
+  std::string_view bytes() const { return bytes_; }
 
   /// The typed message when it already is an M (in process), else nullptr: handlers can read it
   /// where it lies instead of moving it out.

@@ -61,15 +61,18 @@ constexpr std::array<std::int8_t, 256> kHexValues = [] {
 
 int hex_value(char c) { return kHexValues[static_cast<unsigned char>(c)]; }
 
+/// Branch-free over the digits (every traceparent a node receives is parsed): an invalid digit
+/// is -1, so OR-ing all values leaves the sign bit set.
 template <std::size_t N>
 bool parse_hex(std::string_view text, std::array<std::uint8_t, N>& out) {
   if (text.size() != 2 * N) return false;
+  int bad = 0;
   for (std::size_t i = 0; i < N; ++i) {
     int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
+    bad |= hi | lo;
     out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
   }
-  return true;
+  return bad >= 0;
 }
 
 template <std::size_t N>
@@ -102,7 +105,10 @@ std::string TraceContext::to_traceparent() const {
 
 void TraceContext::write_traceparent(std::string& out) const {
   out.resize(55);
-  char* p = out.data();
+  write_traceparent(out.data());
+}
+
+char* TraceContext::write_traceparent(char* p) const {
   *p++ = '0';
   *p++ = '0';
   *p++ = '-';
@@ -110,7 +116,7 @@ void TraceContext::write_traceparent(std::string& out) const {
   *p++ = '-';
   p = write_hex(p, span_id);
   *p++ = '-';
-  write_hex(p, std::array<std::uint8_t, 1>{flags});
+  return write_hex(p, std::array<std::uint8_t, 1>{flags});
 }
 
 Result<TraceContext> parse_traceparent(std::string_view header) {

@@ -25,6 +25,8 @@ struct TraceContext {
   std::string to_traceparent() const;
   /// The same, written over `out` (which keeps its capacity: no allocation once it has some).
   void write_traceparent(std::string& out) const;
+  /// The same, written at `out` (55 bytes); returns the end.
+  char* write_traceparent(char* out) const;
   bool valid() const;
 
   friend bool operator==(const TraceContext&, const TraceContext&) = default;

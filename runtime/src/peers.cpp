@@ -80,14 +80,6 @@ Result<std::string> Peers::encode_frame(Envelope& envelope) {
   return encoded;
 }
 
-std::size_t Peers::SeenKeyHash::operator()(const SeenKey& key) const {
-  return std::hash<std::string_view>{}(key.request_id) ^ (key.serial * 0x9e3779b97f4a7c15ULL) ^ key.realm;
-}
-
-Peers::SeenKey Peers::seen_key(const ActrId& caller, std::string_view request_id) {
-  return SeenKey{caller.serial_number(), caller.realm().realm_id(), std::string(request_id)};
-}
-
 void Peers::remember_address(const ActrId& id, std::string ws_address) {
   if (!ws_address.empty()) addresses_[id] = std::move(ws_address);
 }
@@ -409,22 +401,17 @@ void Peers::on_request(PeerLink& link, const EnvelopeView& message, PayloadType 
     send_error(link, message, Error{ErrorCode::InvalidArgument, "a REQUEST needs timeout_ms > 0"});
     return;
   }
-  auto key = seen_key(link.peer, message.request_id);
-  if (auto it = seen_.find(key); it != seen_.end()) {
+  const auto serial = link.peer.serial_number();
+  const auto realm = link.peer.realm().realm_id();
+  if (auto [seen, fresh] = replies_.try_add(serial, realm, message.request_id); !fresh) {
     // A retry of something we already have: answer from the cache, never run it twice. While the
     // first is still running, the retry's link gets the answer too when it comes.
-    if (is_request && it->second.response) {
-      (void)link.connection->send(RPC_RELIABLE, std::string(*it->second.response));
+    if (is_request && seen->answered) {
+      (void)link.connection->send(RPC_RELIABLE, std::string(seen->response));
     } else if (is_request) {
-      it->second.waiters.push_back(link.weak_from_this());
+      seen->waiters.push_back(link.weak_from_this());
     }
     return;
-  }
-  seen_order_.push_back(key);
-  seen_.emplace(std::move(key), Seen{});
-  while (seen_order_.size() > kSeenLimit) {
-    seen_.erase(seen_order_.front());
-    seen_order_.pop_front();
   }
 
   auto envelope = std::make_unique<Envelope>();
@@ -446,7 +433,7 @@ void Peers::on_request(PeerLink& link, const EnvelopeView& message, PayloadType 
   if (!refused) return;
   // Never run: forget it, so that a retry with the same request_id is admitted, not parked
   // waiting for an answer that will never come.
-  seen_.erase(seen_key(link.peer, message.request_id));
+  replies_.erase(serial, realm, message.request_id);
   if (is_request) send_error(link, message, *refused);
 }
 
@@ -465,13 +452,16 @@ void Peers::reply(const Envelope& request, Result<Payload> result) {
     encoded = encode_error_response(request.route_key, request.request_id, written.error());
   }
   auto& link = *request.reply_via;
-  if (auto it = seen_.find(seen_key(link.peer, request.request_id)); it != seen_.end()) {
-    it->second.response = encoded;
-    for (auto& weak : std::exchange(it->second.waiters, {})) {
+  if (auto* seen =
+          replies_.find(link.peer.serial_number(), link.peer.realm().realm_id(), request.request_id)) {
+    seen->response.assign(encoded);  // into a recycled entry's capacity: no allocation
+    seen->answered = true;
+    for (auto& weak : seen->waiters) {
       auto waiter = weak.lock();
       if (waiter && waiter.get() != &link && waiter->connection->is_open())
         (void)waiter->connection->send(RPC_RELIABLE, std::string(encoded));
     }
+    seen->waiters.clear();
   }
   if (link.connection->is_open()) {
     if (auto sent = link.connection->send(RPC_RELIABLE, std::move(encoded)); !sent) {

@@ -5,7 +5,6 @@
 //   inbound  — frames from a verified peer: REQUEST/TELL pass the ACL and the duplicate filter and
 //              enter the mailbox; RESPONSE completes a pending call; stream lanes feed the streams.
 
-#include <deque>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -14,6 +13,7 @@
 #include "actr/protocol/envelope_codec.hpp"
 #include "actr/wire/websocket.hpp"
 #include "envelope.hpp"
+#include "reply_cache.hpp"
 #include "wait_list.hpp"
 
 namespace actr::detail {
@@ -89,25 +89,6 @@ class Peers : public std::enable_shared_from_this<Peers> {
   /// The pending-table key of an answer: our own request_id form, or a caller-chosen one.
   std::optional<std::uint64_t> pending_sequence(std::string_view request_id) const;
 
-  /// Answers to recent requests, so a retried request_id is answered, not run again. Keyed by
-  /// the caller (realm and serial number: unique within signaling) and its request_id, which is
-  /// short enough to stay inside the string for ids this runtime makes.
-  struct SeenKey {
-    std::uint64_t serial = 0;
-    std::uint32_t realm = 0;
-    std::string request_id;
-    friend bool operator==(const SeenKey&, const SeenKey&) = default;
-  };
-  struct SeenKeyHash {
-    std::size_t operator()(const SeenKey& key) const;
-  };
-  static SeenKey seen_key(const ActrId& caller, std::string_view request_id);
-  struct Seen {
-    std::optional<std::string> response;           // encoded RESPONSE; nullopt while the handler runs
-    std::vector<std::weak_ptr<PeerLink>> waiters;  // links a repeat came on while it ran
-  };
-  static constexpr std::size_t kSeenLimit = 65'536;
-
   NodeCore& core_;
   Strand strand_;
   /// The connections run on strand_ itself (a one-thread node): their frames need no hand-over.
@@ -117,8 +98,8 @@ class Peers : public std::enable_shared_from_this<Peers> {
   std::unordered_map<ActrId, std::string> addresses_;
   std::unordered_map<ActrId, std::shared_ptr<WaitList>> dialing_;
   std::unordered_map<std::string, std::uint64_t> custom_ids_;  // caller-chosen request_id → sequence
-  std::unordered_map<SeenKey, Seen, SeenKeyHash> seen_;
-  std::deque<SeenKey> seen_order_;
+  /// Answers to recent requests by caller and request_id: a retry is answered, not run again.
+  ReplyCache replies_;
 };
 
 /// The ACL rule of PROTOCOL.md: a matching DENY beats every ALLOW; nothing matching denies. With no

@@ -1,0 +1,87 @@
+#pragma once
+// The duplicate filter's memory: for each recent inbound request, keyed by its caller (serial,
+// realm) and request_id, whether it was answered and with what, so a retry is answered from here
+// instead of running twice. Bounded: the oldest entry makes room for a new one.
+//
+// Layout: a ring of slots in insertion order (grown lazily up to the limit, then recycled oldest
+// first, strings keeping their capacity) and an open-addressing index of slot numbers (power-of-two
+// size, linear probing, backward-shift deletion). Each index bucket carries 32 bits of the key's
+// hash, so a probe rarely touches a slot that is not the one sought. No allocation per request once
+// the ring has filled.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace actr::detail {
+
+struct PeerLink;
+
+class ReplyCache {
+ public:
+  /// `limit`: how many requests are remembered (at least 1, less than 2^31).
+  explicit ReplyCache(std::size_t limit = 65'536);
+
+  struct Entry {
+    bool answered = false;
+    std::string response;                          // the encoded RESPONSE once answered
+    std::vector<std::weak_ptr<PeerLink>> waiters;  // repeats that arrived while it ran
+  };
+
+  /// The entry for (serial, realm, request_id), or nullptr. Pointers into the cache stay valid
+  /// until the next try_add() or erase().
+  Entry* find(std::uint64_t serial, std::uint32_t realm, std::string_view request_id);
+  /// A fresh (unanswered, no waiters) entry, evicting the oldest when the ring is full; or, with
+  /// `false`, the entry already there.
+  std::pair<Entry*, bool> try_add(std::uint64_t serial, std::uint32_t realm, std::string_view request_id);
+  /// Forgets an entry (a request refused before it ran, so its retry is admitted). Its place in
+  /// the ring stays taken until eviction comes round to it, as the old deque's did.
+  void erase(std::uint64_t serial, std::uint32_t realm, std::string_view request_id);
+
+  /// Live entries (at most the limit).
+  std::size_t size() const { return live_; }
+  std::size_t limit() const { return limit_; }
+
+ private:
+  static constexpr std::uint32_t kEmpty = UINT32_MAX;
+  struct Bucket {
+    std::uint32_t slot = kEmpty;  // index into slots_
+    std::uint32_t tag = 0;        // low 32 bits of the key's hash; tag & mask_ is its home bucket
+  };
+  struct Slot {
+    std::uint64_t serial = 0;
+    std::uint32_t realm = 0;
+    std::uint32_t tag = 0;
+    bool live = false;  // false: erased, its ring place waiting to be recycled
+    std::string request_id;
+    Entry entry;
+  };
+  struct Probe {
+    std::size_t bucket;  // where the key is, or the empty bucket that ends its probe sequence
+    bool found;
+  };
+
+  Probe probe(std::uint32_t tag, std::uint64_t serial, std::uint32_t realm, std::string_view id) const;
+  /// The ring slot a new entry goes in: a new one while growing, else the oldest (unindexed).
+  std::uint32_t take_slot();
+  /// Removes index_[bucket], shifting later members of its probe run back (no tombstones).
+  void unlink(std::size_t bucket);
+  void rehash(std::size_t buckets);
+  static void reset(Entry& entry);
+
+  std::size_t limit_;
+  std::size_t live_ = 0;
+  std::size_t mask_ = 0;    // index_.size() - 1
+  std::uint32_t next_ = 0;  // the oldest ring place, once the ring is full
+  std::vector<Slot> slots_;
+  std::vector<Bucket> index_;
+};
+
+/// The hash the cache keys by: a 64-bit mix of every byte of `request_id`, its length, the serial
+/// and the realm. Exposed for tests.
+std::uint64_t reply_cache_hash(std::uint64_t serial, std::uint32_t realm, std::string_view request_id);
+
+}  // namespace actr::detail

@@ -158,7 +158,11 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   void add_staging_segment(std::size_t offset, std::size_t size);
   /// Writes what is left of wbufs_ without blocking; the bytes written, or an error.
   std::size_t write_now(boost::system::error_code& ec);
-  void batch_written();
+  /// One buffer written without blocking (send(2)): the bytes written, or an error.
+  std::size_t send_one(boost::asio::const_buffer buffer, boost::system::error_code& ec);
+  /// After a batch went out: frees it, wakes writers waiting for room. false: the writer stopped
+  /// (nothing left to write).
+  bool batch_written();
   void write_failed(boost::system::error_code ec);
   void queue_control(std::uint8_t opcode, std::string_view payload);
   ws::MaskKey next_mask();

@@ -4,7 +4,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <span>
@@ -96,12 +99,11 @@ void ConnectionImpl::pump() {
                             self->write_failed(write_ec);
                             return;
                           }
-                          self->batch_written();
-                          self->pump();
+                          if (self->batch_written()) self->pump();
                         });
       return;
     }
-    batch_written();
+    if (!batch_written()) return;
   }
   asio::post(stream_.get_executor(), [self = shared_from_this()] { self->pump(); });
 }
@@ -190,12 +192,34 @@ void ConnectionImpl::encode_message(Outgoing& message) {
   batch_bytes_ += payload;
 }
 
+std::size_t ConnectionImpl::send_one(asio::const_buffer buffer, error_code& ec) {
+  // send(2) rather than Asio's sendmsg(2): a batch of small frames is one buffer, and sendmsg
+  // also copies a message header and an iovec in from user space on every call. The socket is
+  // non-blocking (start()).
+  for (;;) {
+    ssize_t n = ::send(stream_.socket().native_handle(), buffer.data(), buffer.size(), MSG_NOSIGNAL);
+    if (n >= 0) {
+      ec.clear();
+      return static_cast<std::size_t>(n);
+    }
+    if (errno != EINTR) {
+      ec = error_code(errno, asio::error::get_system_category());
+      return 0;
+    }
+  }
+}
+
 std::size_t ConnectionImpl::write_now(error_code& ec) {
   std::size_t written = 0;
   while (wbuf_index_ < wbufs_.size()) {
     const std::size_t count = std::min(kMaxIov, wbufs_.size() - wbuf_index_);
-    std::span<const asio::const_buffer> window(wbufs_.data() + wbuf_index_, count);
-    std::size_t n = stream_.socket().write_some(window, ec);
+    std::size_t n = 0;
+    if (count == 1) {
+      n = send_one(wbufs_[wbuf_index_], ec);
+    } else {
+      std::span<const asio::const_buffer> window(wbufs_.data() + wbuf_index_, count);
+      n = stream_.socket().write_some(window, ec);
+    }
     if (ec) break;
     written += n;
     while (n > 0) {
@@ -211,12 +235,20 @@ std::size_t ConnectionImpl::write_now(error_code& ec) {
   return written;
 }
 
-void ConnectionImpl::batch_written() {
+bool ConnectionImpl::batch_written() {
   batch_.clear();
   if (staging_.capacity() > kKeptStaging) std::vector<char>().swap(staging_);
   std::vector<std::unique_ptr<detail::ReadyWaiter>> ready;
+  bool more = true;
   {
     std::lock_guard lock(mu_);
+    // Nothing left to write: the writer stops here, under this lock, instead of taking it once
+    // more in build_batch() only to find the queue empty (one lock pair per batch fewer).
+    if (socket_closed_ || ((terminal_ || out_.empty()) && control_.empty())) {
+      writer_active_ = false;
+      out_.clear();
+      more = false;
+    }
     if (!terminal_) {
       out_bytes_ -= batch_bytes_;
       for (auto it = ready_waiters_.begin(); it != ready_waiters_.end();) {
@@ -234,6 +266,7 @@ void ConnectionImpl::batch_written() {
     close_written_ = true;
     after_close_written();
   }
+  return more;
 }
 
 void ConnectionImpl::write_failed(error_code ec) {

@@ -36,6 +36,8 @@ struct Envelope : FromBlockCache {
   /// Points into the envelope itself (set_route_key): short keys need no allocation.
   std::string_view route_key;
   std::string request_id;
+  /// The caller chose request_id (CallOptions::request_id): it does not spell `sequence`.
+  bool request_id_chosen = false;
   std::uint64_t sequence = 0;  // this node's pending-table key for the request_id it made
   Payload payload;
   std::int64_t timeout_ms = 0;  // > 0 exactly for REQUEST

@@ -132,7 +132,10 @@ Result<EnvelopePtr> NodeCore::make_envelope(Direction direction, Outbound messag
   if (direction == DIRECTION_REQUEST) envelope->timeout_ms = message.options.timeout.count();
   envelope->caller = std::move(caller);
   envelope->metadata = std::move(message.options.metadata);
-  if (!message.options.request_id.empty()) envelope->request_id = std::move(message.options.request_id);
+  if (!message.options.request_id.empty()) {
+    envelope->request_id = std::move(message.options.request_id);
+    envelope->request_id_chosen = true;
+  }
   // A request from the host starts a trace only when something reads it (RuntimeContext::trace,
   // or a wire writing traceparent): most in-process calls never do, and drawing ids costs.
   if (parent) envelope->trace = parent->child();

@@ -104,12 +104,15 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
     return options;
   }
   /// Awaitable: waits in the pending table for the answer to `sequence`, which lands in `*reply`
-  /// (the waiting coroutine's own frame).
-  auto wait_reply(std::uint64_t sequence, Clock::time_point deadline, Result<Payload>* reply) {
-    return suspend([this, sequence, deadline, reply](Resume resume) {
-      pending_.add(sequence, deadline, resumer_.completion(std::move(resume), reply));
+  /// (the waiting coroutine's own frame). `via`: the peer link it rides on (see pending_riding).
+  auto wait_reply(std::uint64_t sequence, Clock::time_point deadline, Result<Payload>* reply,
+                  const void* via = nullptr) {
+    return suspend([this, sequence, deadline, reply, via](Resume resume) {
+      pending_.add(sequence, deadline, resumer_.completion(std::move(resume), reply), via);
     });
   }
+  /// The calls waiting with `via` (when that link dies they fail at once).
+  std::vector<std::uint64_t> pending_riding(const void* via) const { return pending_.riding(via); }
   /// Answers a waiting call. `resume_inline`: a caller on this strand may resume right here (a
   /// reply frame being delivered; see InlineResumer) instead of through the io_context.
   void complete_pending(std::uint64_t sequence, Result<Payload> result, bool resume_inline = false) {

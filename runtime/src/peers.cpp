@@ -208,7 +208,7 @@ asio::awaitable<Result<Payload>> Peers::request(const ActrId& target, EnvelopePt
   auto sequence = envelope->sequence;
   // A request_id the caller chose (CallOptions::request_id) does not spell our sequence: the
   // answer finds its pending entry through this map instead.
-  bool custom_id = !our_sequence(envelope->request_id);
+  bool custom_id = envelope->request_id_chosen;
   if (custom_id) custom_ids_[envelope->request_id] = sequence;
   // A frame the wire refused because the link closed was never sent: send it again, same
   // request_id, over a fresh link while the deadline allows. A frame the wire accepted rides its
@@ -242,14 +242,13 @@ asio::awaitable<Result<Payload>> Peers::request(const ActrId& target, EnvelopePt
     if (Clock::now() >= envelope->deadline) break;
   }
   if (result) {  // sent: wait for the answer
-    link->in_flight.insert(sequence);
-    auto reply = core_.wait_reply(sequence, envelope->deadline, &result);
+    auto reply = core_.wait_reply(sequence, envelope->deadline, &result, link.get());
     co_await std::move(reply);
-    link->in_flight.erase(sequence);
   }
-  if (auto it = custom_ids_.find(envelope->request_id);
-      custom_id && it != custom_ids_.end() && it->second == sequence)
-    custom_ids_.erase(it);
+  if (custom_id) {
+    if (auto it = custom_ids_.find(envelope->request_id); it != custom_ids_.end() && it->second == sequence)
+      custom_ids_.erase(it);
+  }
   co_return result;
 }
 
@@ -327,8 +326,7 @@ void Peers::drop(const std::shared_ptr<PeerLink>& link, const std::string& why) 
   live_.erase(link.get());
   link->connection->close(why);
   // Calls riding this link fail now, not at their deadline; the next call dials again.
-  auto in_flight = std::move(link->in_flight);
-  for (auto sequence : in_flight) {
+  for (auto sequence : core_.pending_riding(link.get())) {
     core_.complete_pending(sequence, fail(ErrorCode::Unavailable,
                                           fmt::format("connection to {} lost: {}", link->peer_text, why)));
   }

@@ -6,7 +6,6 @@
 //              enter the mailbox; RESPONSE completes a pending call; stream lanes feed the streams.
 
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -30,7 +29,6 @@ struct PeerLink final : wire::FrameSink, std::enable_shared_from_this<PeerLink> 
   std::string peer_text;
   std::shared_ptr<wire::Connection> connection;
   std::weak_ptr<Peers> owner;
-  std::unordered_set<std::uint64_t> in_flight;  // our pending sequences riding on this link
   /// Each RPC frame read on this link is decoded into this one view (it points into the frame;
   /// its metadata list keeps its capacity). Only the node's strand touches it, one frame at a time.
   EnvelopeView inbound;

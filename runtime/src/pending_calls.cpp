@@ -22,7 +22,8 @@ std::size_t home(std::uint64_t sequence, int shift) { return (sequence * 0x9E377
 
 PendingCalls::PendingCalls(Strand strand) : timer_(strand) { resize_buckets(kMinBuckets); }
 
-void PendingCalls::add(std::uint64_t sequence, Clock::time_point deadline, Completion&& done) {
+void PendingCalls::add(std::uint64_t sequence, Clock::time_point deadline, Completion&& done,
+                       const void* via) {
   if ((count_ + 1) * 2 > buckets_.size()) resize_buckets(buckets_.size() * 2);
   auto bucket = find(sequence);
   if (buckets_[bucket].slot != kNone) {
@@ -44,6 +45,7 @@ void PendingCalls::add(std::uint64_t sequence, Clock::time_point deadline, Compl
   slots_[slot].done = std::move(done);
   slots_[slot].sequence = sequence;
   slots_[slot].deadline = deadline;
+  slots_[slot].via = via;
   buckets_[bucket] = {sequence, slot};
   if (in_run) {
     links_[slot] = {kNone, run_tail_, kNone};
@@ -193,6 +195,14 @@ void PendingCalls::expire() {
     complete(slots_[slot].sequence, fail(ErrorCode::TimedOut, "no reply before the deadline"));
   }
   if (auto slot = earliest(); slot != kNone) arm(slots_[slot].deadline);
+}
+
+std::vector<std::uint64_t> PendingCalls::riding(const void* via) const {
+  std::vector<std::uint64_t> sequences;
+  for (const auto& bucket : buckets_) {
+    if (bucket.slot != kNone && slots_[bucket.slot].via == via) sequences.push_back(bucket.sequence);
+  }
+  return sequences;
 }
 
 }  // namespace actr::detail

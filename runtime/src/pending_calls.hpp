@@ -31,11 +31,14 @@ class PendingCalls {
 
   /// All members: call on the strand.
   /// Keyed by the sequence number this node put into the request_id (see NodeCore::number).
-  void add(std::uint64_t sequence, Clock::time_point deadline, Completion&& done);
+  /// `via`: what the call rides on (a peer link), for riding(); the table never dereferences it.
+  void add(std::uint64_t sequence, Clock::time_point deadline, Completion&& done, const void* via = nullptr);
   /// false when no such call is waiting (it timed out, or the sequence is unknown).
   bool complete(std::uint64_t sequence, Result<Payload> result);
   bool contains(std::uint64_t sequence) const { return buckets_[find(sequence)].slot != kNone; }
   void fail_all(const Error& error);
+  /// The calls added with `via` (a scan of the table: for when a link dies, not per call).
+  std::vector<std::uint64_t> riding(const void* via) const;
   /// Safe from any thread (for stats).
   std::size_t size() const { return size_.load(std::memory_order_relaxed); }
 
@@ -45,6 +48,7 @@ class PendingCalls {
     Completion done;
     std::uint64_t sequence = 0;
     Clock::time_point deadline;
+    const void* via = nullptr;
   };
   // Apart from the 144-byte slots, so that ordering deadlines touches little memory.
   struct Link {

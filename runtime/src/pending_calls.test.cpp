@@ -261,3 +261,26 @@ TEST_F(PendingCallsTest, SequenceMayBeReusedOnceEnded) {
 
 }  // namespace
 }  // namespace actr::detail
+
+namespace actr::detail {
+namespace {
+
+TEST_F(PendingCallsTest, KnowsWhichCallsRideOnWhat) {
+  int link_a = 0, link_b = 0;  // only their addresses matter
+  const auto later = Clock::now() + std::chrono::seconds(30);
+  pending.add(1, later, record(), &link_a);
+  pending.add(2, later, record(), &link_b);
+  pending.add(3, later, record(), &link_a);
+  pending.add(4, later, record());
+  auto on_a = pending.riding(&link_a);
+  std::sort(on_a.begin(), on_a.end());
+  EXPECT_EQ(on_a, (std::vector<std::uint64_t>{1, 3}));
+  EXPECT_EQ(pending.riding(&link_b), std::vector<std::uint64_t>{2});
+  EXPECT_TRUE(pending.complete(3, Payload{}));
+  EXPECT_EQ(pending.riding(&link_a), std::vector<std::uint64_t>{1});  // a completed call rides no more
+  pending.fail_all(Error{ErrorCode::Unavailable, "bye"});
+  EXPECT_TRUE(pending.riding(&link_a).empty());
+}
+
+}  // namespace
+}  // namespace actr::detail

@@ -553,7 +553,9 @@ bool ConnectionImpl::set_terminal(Error error, bool drop_received) {
     if (terminal_) return false;
     terminal_ = error;
     closed_.store(true, std::memory_order_release);
+    pending_.clear();
     out_.clear();
+    pending_bytes_ = 0;
     out_bytes_ = 0;
     if (drop_received) {
       in_.clear();
@@ -646,6 +648,9 @@ Result<void> Connection::send(PayloadType lane, std::string&& data) {
 }
 Result<void> Connection::send(PayloadType lane, std::string&& data, std::string&& tail) {
   return impl_->send(lane, data, tail);
+}
+Result<void> Connection::send_copy(PayloadType lane, std::string_view data) {
+  return impl_->send_copy(lane, data);
 }
 void Connection::close(std::string_view reason) { impl_->close(reason); }
 void Connection::deliver_to(std::weak_ptr<FrameSink> sink) { impl_->deliver_to(std::move(sink)); }

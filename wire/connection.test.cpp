@@ -285,6 +285,43 @@ TEST(Connection, AFrameSentWithATailArrivesWhole) {
   });
 }
 
+// Frames of every shape queued in one turn go out in one batch: small ones framed into the batch
+// buffer, big ones written from their own strings between them, copies and tails mixed.
+TEST(Connection, FramesOfEveryShapeQueuedTogetherArriveWholeAndInOrder) {
+  run([]() -> asio::awaitable<void> {
+    Authority authority;
+    auto pair = co_await connect_pair(co_await asio::this_coro::executor, authority);
+    CO_ASSERT_TRUE(pair);
+    auto [listener, near, far, client, server] = *pair;
+    const std::pair<std::size_t, std::size_t> shapes[] = {{7, 0},      {70'001, 0},   {13, 70'001}, {0, 5},
+                                                          {2'049, 3},  {1, 1},        {5'000, 0},   {130, 0},
+                                                          {65'537, 9}, {2'048, 2'048}};
+    std::vector<std::string> sent;
+    unsigned seed = 1;
+    for (auto [head_size, tail_size] : shapes) {
+      const std::string head = pattern(head_size, seed++), tail = pattern(tail_size, seed++);
+      for (auto* connection : {near.get(), far.get()}) {
+        if (tail_size == 0 && seed % 4 == 1) {
+          CO_ASSERT_OK(connection->send_copy(STREAM_RELIABLE, head));
+        } else {
+          CO_ASSERT_OK(connection->send(STREAM_RELIABLE, std::string(head), std::string(tail)));
+        }
+      }
+      sent.push_back(head + tail);
+    }
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+      auto at_far = co_await far->receive();
+      auto at_near = co_await near->receive();
+      CO_ASSERT_OK(at_far);
+      CO_ASSERT_OK(at_near);
+      EXPECT_TRUE(at_far->data == sent[i]) << "frame " << i << ", dialer to listener";
+      EXPECT_TRUE(at_near->data == sent[i]) << "frame " << i << ", listener to dialer";
+    }
+    EXPECT_EQ(near->queued_bytes(), 0u);
+    listener->stop();
+  });
+}
+
 // A peer that stops reading fills the queues; a writer waiting for room gives up at its deadline.
 TEST(Connection, WaitWritableEndsAtItsDeadlineWhenThePeerStopsReading) {
   run([]() -> asio::awaitable<void> {

@@ -78,6 +78,7 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   const ActrId& peer() const { return peer_; }
 
   Result<void> send(PayloadType lane, std::string& data, std::string& tail);  // moves from both on success
+  Result<void> send_copy(PayloadType lane, std::string_view data);
   std::optional<Result<Frame>> try_receive();
   /// Moves up to `max` queued frames to `out`: how many, or the terminal error when none is queued.
   Result<std::size_t> try_receive_some(std::vector<Frame>& out, std::size_t max);
@@ -98,20 +99,20 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   std::size_t queued_bytes() const;
 
  private:
-  struct Outgoing {
-    PayloadType lane;
+  /// A big payload written from its own string (already masked), after the first `at` bytes of
+  /// the framed bytes queued with it.
+  struct External {
+    std::size_t at;
     std::string data;
-    std::string tail;  // the frame's data continues here (Connection::send with a tail)
-  };
-  /// A piece of the gather write: bytes in staging_ (ext == nullptr) or a payload by reference.
-  struct Segment {
-    const char* ext;
-    std::size_t offset;
-    std::size_t size;
   };
 
   std::optional<Result<Frame>> try_receive_locked(bool& resume_reading);
   bool writable_locked(std::size_t frame_bytes) const;
+  /// send() and send_copy(): checks, then frames `parts` (data, tail) into pending_ under the lock.
+  /// A part with an owner bigger than kCopyLimit is not copied: its string is masked in place and
+  /// moved to out_.
+  Result<void> enqueue(PayloadType lane, std::string_view data, std::string* data_owner,
+                       std::string_view tail, std::string* tail_owner);
 
   // ---- strand only ----
   // Reading: one async_read_some into rbuf_, then every complete frame in it is parsed.
@@ -154,8 +155,6 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   /// Pumps if a send() during deliveries left the write to us (pump_deferred_).
   void pump_if_deferred();
   bool build_batch();
-  void encode_message(Outgoing& message);
-  void add_staging_segment(std::size_t offset, std::size_t size);
   /// Writes what is left of wbufs_ without blocking; the bytes written, or an error.
   std::size_t write_now(boost::system::error_code& ec);
   /// One buffer written without blocking (send(2)): the bytes written, or an error.
@@ -207,17 +206,17 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
     Frame take() { return Frame{lane, is_owned ? std::move(owned) : std::string(borrowed)}; }
   };
   std::vector<Parsed> parsed_;
-  // Strand only: writing.
-  std::vector<Outgoing> batch_;
-  std::size_t batch_bytes_ = 0;
-  std::string control_;  // encoded control frames waiting for the next batch
+  // Strand only: writing. A batch is the framed bytes queued so far (swapped out of pending_, so
+  // both buffers keep their capacity), the big payloads queued with them, and control frames first.
   std::vector<char> staging_;
-  std::vector<Segment> segments_;
+  std::vector<External> batch_;
+  std::size_t batch_bytes_ = 0;
+  std::string control_;          // encoded control frames waiting for the next batch
+  std::string control_writing_;  // the control frames of the batch being written
   std::vector<boost::asio::const_buffer> wbufs_;
   std::size_t wbuf_index_ = 0;
   bool close_in_batch_ = false;
   bool pump_deferred_ = false;  // send() ran inside process()'s deliveries: pump right after them
-  std::uint64_t mask_state_;
   // Strand only: lifecycle.
   bool started_ = false;
   bool close_queued_ = false;  // our close frame is queued: nothing follows it
@@ -231,10 +230,13 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   int quiet_ticks_ = 0;
   bool ping_pending_ = false;
 
-  // Guarded by mu_.
+  // Guarded by mu_. Frames are framed (and masked, by a dialer) in send(), straight into pending_.
   mutable std::mutex mu_;
-  std::vector<Outgoing> out_;
-  std::size_t out_bytes_ = 0;  // queued plus the batch being written
+  std::vector<char> pending_;      // framed bytes not yet taken by the writer
+  std::vector<External> out_;      // big payloads that go between them
+  std::size_t pending_bytes_ = 0;  // send()'s frame sizes in pending_ (the batch's share of out_bytes_)
+  std::size_t out_bytes_ = 0;      // queued plus the batch being written
+  std::uint64_t mask_state_;
   bool writer_active_ = false;
   std::deque<Frame> in_;
   std::size_t in_bytes_ = 0;

@@ -38,6 +38,15 @@ bool would_block(const error_code& ec) {
 }  // namespace
 
 Result<void> ConnectionImpl::send(PayloadType lane, std::string& data, std::string& tail) {
+  return enqueue(lane, data, &data, tail, &tail);
+}
+
+Result<void> ConnectionImpl::send_copy(PayloadType lane, std::string_view data) {
+  return enqueue(lane, data, nullptr, {}, nullptr);
+}
+
+Result<void> ConnectionImpl::enqueue(PayloadType lane, std::string_view data, std::string* data_owner,
+                                     std::string_view tail, std::string* tail_owner) {
   const std::size_t length = data.size() + tail.size();
   const std::size_t size = length + kFrameHeaderBytes;
   if (size > options_.max_message_size || length > std::numeric_limits<std::uint32_t>::max()) {
@@ -48,6 +57,10 @@ Result<void> ConnectionImpl::send(PayloadType lane, std::string& data, std::stri
   if (!PayloadType_IsValid(lane)) {
     return fail(ErrorCode::InvalidArgument, fmt::format("unknown lane {}", static_cast<int>(lane)));
   }
+  const auto copied = [](std::string_view part, const std::string* owner) {
+    return !owner || part.size() <= kCopyLimit ? part.size() : 0;
+  };
+  const bool masked = role_ == Role::dialer;
   bool wake = false;
   {
     std::lock_guard lock(mu_);
@@ -57,7 +70,39 @@ Result<void> ConnectionImpl::send(PayloadType lane, std::string& data, std::stri
                   fmt::format("send queue full ({} bytes queued, limit {}): co_await wait_writable()",
                               out_bytes_, options_.send_queue_limit));
     }
-    out_.push_back(Outgoing{lane, std::move(data), std::move(tail)});
+    // The frame goes straight into pending_: header, lane header, then each part, copied when
+    // small (or not ours to keep), else masked where it lies and written from its own string.
+    ws::MaskKey key{};
+    if (masked) key = next_mask();
+    const std::size_t at = pending_.size();
+    pending_.resize(at + ws::kMaxHeaderBytes + kFrameHeaderBytes + copied(data, data_owner) +
+                    copied(tail, tail_owner));
+    char* out = pending_.data() + at;
+    std::size_t used = ws::write_header(out, ws::kBinary, size, true, masked ? &key : nullptr);
+    const std::size_t body = used;  // the WebSocket payload starts here
+    const auto lane_header = detail::encode_header(lane, static_cast<std::uint32_t>(length));
+    std::memcpy(out + used, lane_header.data(), lane_header.size());
+    used += lane_header.size();
+    std::size_t offset = kFrameHeaderBytes;  // where the next part starts in the WebSocket payload
+    std::size_t unmasked = body;             // pending_ bytes from here on are still to be masked
+    for (auto [part, owner] : {std::pair{data, data_owner}, std::pair{tail, tail_owner}}) {
+      if (part.empty()) continue;
+      if (copied(part, owner)) {
+        std::memcpy(out + used, part.data(), part.size());
+        used += part.size();
+      } else {
+        if (masked) {
+          ws::apply_mask(out + unmasked, used - unmasked, key, offset - (used - unmasked));
+          ws::apply_mask(owner->data(), owner->size(), key, offset);
+          unmasked = used;
+        }
+        out_.push_back(External{at + used, std::move(*owner)});
+      }
+      offset += part.size();
+    }
+    if (masked) ws::apply_mask(out + unmasked, used - unmasked, key, offset - (used - unmasked));
+    pending_.resize(at + used);
+    pending_bytes_ += size;
     out_bytes_ += size;
     if (!writer_active_) wake = writer_active_ = true;
   }
@@ -115,81 +160,41 @@ void ConnectionImpl::pump_if_deferred() {
 }
 
 bool ConnectionImpl::build_batch() {
-  batch_.clear();
   staging_.clear();
-  segments_.clear();
+  batch_.clear();
   wbufs_.clear();
   wbuf_index_ = 0;
   batch_bytes_ = 0;
   close_in_batch_ = false;
   {
     std::lock_guard lock(mu_);
-    if (!terminal_) batch_.swap(out_);
-    if (socket_closed_ || (batch_.empty() && control_.empty())) {
+    if (!terminal_) {
+      staging_.swap(pending_);
+      batch_.swap(out_);
+      batch_bytes_ = std::exchange(pending_bytes_, 0);
+    }
+    if (socket_closed_ || (staging_.empty() && control_.empty())) {
       writer_active_ = false;
+      pending_.clear();
       out_.clear();
       return false;
     }
   }
   // Control frames first: a pong or our close frame should not wait behind a big batch.
   if (!control_.empty()) {
-    staging_.assign(control_.begin(), control_.end());
-    add_staging_segment(0, control_.size());
+    control_writing_.swap(control_);
     control_.clear();
+    wbufs_.emplace_back(control_writing_.data(), control_writing_.size());
     close_in_batch_ = close_queued_ && !close_written_;
   }
-  for (auto& message : batch_) encode_message(message);
-  for (const auto& s : segments_) {
-    wbufs_.emplace_back(s.ext ? s.ext : staging_.data() + s.offset, s.size);
+  std::size_t from = 0;
+  for (const auto& external : batch_) {
+    if (external.at > from) wbufs_.emplace_back(staging_.data() + from, external.at - from);
+    wbufs_.emplace_back(external.data.data(), external.data.size());
+    from = external.at;
   }
+  if (staging_.size() > from) wbufs_.emplace_back(staging_.data() + from, staging_.size() - from);
   return true;
-}
-
-void ConnectionImpl::add_staging_segment(std::size_t offset, std::size_t size) {
-  if (!segments_.empty() && !segments_.back().ext &&
-      segments_.back().offset + segments_.back().size == offset) {
-    segments_.back().size += size;
-    return;
-  }
-  segments_.push_back(Segment{nullptr, offset, size});
-}
-
-void ConnectionImpl::encode_message(Outgoing& message) {
-  const std::size_t length = message.data.size() + message.tail.size();
-  const std::size_t payload = kFrameHeaderBytes + length;
-  const bool masked = role_ == Role::dialer;
-  ws::MaskKey key{};
-  if (masked) key = next_mask();
-  const auto copied = [](const std::string& part) { return part.size() <= kCopyLimit ? part.size() : 0; };
-  const std::size_t at = staging_.size();
-  staging_.resize(at + ws::kMaxHeaderBytes + kFrameHeaderBytes + copied(message.data) + copied(message.tail));
-  char* out = staging_.data() + at;
-  std::size_t used = ws::write_header(out, ws::kBinary, payload, true, masked ? &key : nullptr);
-  const auto lane_header = detail::encode_header(message.lane, static_cast<std::uint32_t>(length));
-  std::memcpy(out + used, lane_header.data(), lane_header.size());
-  if (masked) ws::apply_mask(out + used, lane_header.size(), key);
-  used += lane_header.size();
-  // Each part is copied next to the header when small, else written from its own string; a
-  // dialer masks it where it lies (the strings were moved in: nothing else sees them).
-  std::size_t offset = kFrameHeaderBytes;  // where the part starts in the WebSocket payload
-  std::size_t run = at;                    // staging bytes from here on are not in segments_ yet
-  for (std::string* part : {&message.data, &message.tail}) {
-    if (part->empty()) continue;
-    if (copied(*part)) {
-      std::memcpy(out + used, part->data(), part->size());
-      if (masked) ws::apply_mask(out + used, part->size(), key, offset);
-      used += part->size();
-    } else {
-      if (masked) ws::apply_mask(part->data(), part->size(), key, offset);
-      add_staging_segment(run, at + used - run);
-      run = at + used;
-      segments_.push_back(Segment{part->data(), 0, part->size()});
-    }
-    offset += part->size();
-  }
-  staging_.resize(at + used);
-  if (at + used > run) add_staging_segment(run, at + used - run);
-  batch_bytes_ += payload;
 }
 
 std::size_t ConnectionImpl::send_one(asio::const_buffer buffer, error_code& ec) {
@@ -238,14 +243,16 @@ std::size_t ConnectionImpl::write_now(error_code& ec) {
 bool ConnectionImpl::batch_written() {
   batch_.clear();
   if (staging_.capacity() > kKeptStaging) std::vector<char>().swap(staging_);
+  if (control_writing_.capacity() > kKeptStaging) std::string().swap(control_writing_);
   std::vector<std::unique_ptr<detail::ReadyWaiter>> ready;
   bool more = true;
   {
     std::lock_guard lock(mu_);
     // Nothing left to write: the writer stops here, under this lock, instead of taking it once
     // more in build_batch() only to find the queue empty (one lock pair per batch fewer).
-    if (socket_closed_ || ((terminal_ || out_.empty()) && control_.empty())) {
+    if (socket_closed_ || ((terminal_ || pending_.empty()) && control_.empty())) {
       writer_active_ = false;
+      pending_.clear();
       out_.clear();
       more = false;
     }
@@ -286,7 +293,10 @@ void ConnectionImpl::queue_control(std::uint8_t opcode, std::string_view payload
   control_.resize(at + ws::kMaxHeaderBytes + payload.size());
   const bool masked = role_ == Role::dialer;
   ws::MaskKey key{};
-  if (masked) key = next_mask();
+  if (masked) {
+    std::lock_guard lock(mu_);  // the key stream is send()'s too
+    key = next_mask();
+  }
   char* out = control_.data() + at;
   const std::size_t head = ws::write_header(out, opcode, payload.size(), true, masked ? &key : nullptr);
   if (!payload.empty()) std::memcpy(out + head, payload.data(), payload.size());

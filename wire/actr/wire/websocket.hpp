@@ -105,6 +105,9 @@ class Connection {
   /// The same for a frame whose data is `data` followed by `tail`, sent as they are: a big tail
   /// (a stream chunk's payload, say) reaches the socket without being copied behind `data` first.
   Result<void> send(PayloadType lane, std::string&& data, std::string&& tail);
+  /// Queues a copy of `data` as one frame, so the caller keeps its buffer (and its capacity) for the
+  /// next one: for small frames, which are copied into the write batch anyway. Errors as send().
+  Result<void> send_copy(PayloadType lane, std::string_view data);
   /// Completes when a frame of `frame_bytes` data bytes would be accepted by send(), when the
   /// connection is closed (send() then says why), or at `deadline` (send() may then still refuse):
   /// a peer that stops reading cannot hold the caller past its deadline.

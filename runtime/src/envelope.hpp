@@ -47,6 +47,8 @@ struct Envelope : FromBlockCache {
   TraceContext trace;  // all zero (not valid()) until drawn: see NodeCore::make_envelope
   std::string tracestate;
   std::shared_ptr<PeerLink> reply_via;  // set for requests that came over a peer link
+  /// Its place in the duplicate filter (ReplyCache::try_add), where the reply finds its entry again.
+  std::uint32_t reply_place = UINT32_MAX;
   /// Holds the scheduler's serial slot (Scheduler::try_claim); its handler gives it back.
   bool holds_slot = false;
   /// Set while a request run inline by its caller (NodeCore::run_inline) has not suspended: its

@@ -43,6 +43,23 @@ std::string encode_error_response(std::string_view route_key, std::string_view r
   return encoded;
 }
 
+/// Where a frame is encoded just before it is sent: per thread, so its capacity is reused and a
+/// small frame costs no allocation (send_frame copies it into the wire's batch). Valid only until
+/// the next suspension: another call on this thread may use it meanwhile.
+std::string& frame_scratch() {
+  thread_local std::string scratch;
+  return scratch;
+}
+
+/// Frames up to this size are copied into the wire's batch (Connection::send_copy); a bigger one
+/// is handed over and written from its own string.
+constexpr std::size_t kCopiedFrame = 2048;
+
+Result<void> send_frame(wire::Connection& connection, PayloadType lane, std::string& frame) {
+  return frame.size() <= kCopiedFrame ? connection.send_copy(lane, frame)
+                                      : connection.send(lane, std::move(frame));
+}
+
 }  // namespace
 
 bool acl_allows(const Acl* acl, const ActrId& caller, std::uint32_t own_realm) {
@@ -63,7 +80,7 @@ bool acl_allows(const Acl* acl, const ActrId& caller, std::uint32_t own_realm) {
 Peers::Peers(NodeCore& core, Strand strand)
     : core_(core), strand_(std::move(strand)), serial_(core.wire_options().executor_is_serial) {}
 
-Result<std::string> Peers::encode_frame(Envelope& envelope) {
+Result<void> Peers::encode_frame(Envelope& envelope, std::string& out) {
   if (!envelope.trace.valid()) envelope.trace = TraceContext::new_trace();  // not drawn yet
   EnvelopeFields fields;
   fields.route_key = envelope.route_key;
@@ -74,10 +91,7 @@ Result<std::string> Peers::encode_frame(Envelope& envelope) {
   fields.tracestate = envelope.tracestate;
   fields.metadata = envelope.metadata;
   set_payload(fields, envelope.payload);
-  std::string encoded;
-  auto written = encode_envelope(fields, encoded);
-  if (!written) return std::unexpected(std::move(written.error()));
-  return encoded;
+  return encode_envelope(fields, out);
 }
 
 void Peers::remember_address(const ActrId& id, std::string ws_address) {
@@ -203,8 +217,12 @@ asio::awaitable<Result<void>> Peers::wait_and_send(PeerLink& link, PayloadType l
 
 asio::awaitable<Result<Payload>> Peers::request(const ActrId& target, EnvelopePtr envelope) {
   auto self = shared_from_this();
-  auto bytes = encode_frame(*envelope);
-  if (!bytes) co_return std::unexpected(std::move(bytes.error()));
+  // Encoded up front, so a payload that cannot be encoded fails the call before anything else;
+  // encoded again only after a suspension (the scratch is per thread, see frame_scratch).
+  std::string* frame = &frame_scratch();
+  if (auto encoded = encode_frame(*envelope, *frame); !encoded)
+    co_return std::unexpected(std::move(encoded.error()));
+  bool fresh = true;  // *frame holds this envelope (false after a suspension or a drop)
   auto sequence = envelope->sequence;
   // A request_id the caller chose (CallOptions::request_id) does not spell our sequence: the
   // answer finds its pending entry through this map instead.
@@ -224,11 +242,20 @@ asio::awaitable<Result<Payload>> Peers::request(const ActrId& target, EnvelopePt
         break;
       }
       link = std::move(*dialed);
+      fresh = false;
     }
-    auto sent = link->connection->send(envelope->lane, std::move(*bytes));
-    if (!sent && sent.error().code == ErrorCode::ConnectionNotReady)
+    if (!fresh) {
+      frame = &frame_scratch();
+      (void)encode_frame(*envelope, *frame);  // it encoded before: it cannot fail now
+      fresh = true;
+    }
+    auto sent = send_frame(*link->connection, envelope->lane, *frame);
+    if (!sent && sent.error().code == ErrorCode::ConnectionNotReady) {
+      std::string owned = *frame;
+      fresh = false;
       sent =
-          co_await wait_and_send(*link, envelope->lane, *bytes, envelope->deadline, std::move(sent.error()));
+          co_await wait_and_send(*link, envelope->lane, owned, envelope->deadline, std::move(sent.error()));
+    }
     if (sent) {
       if (!link->connection->is_open()) {
         result = fail(ErrorCode::Unavailable,
@@ -239,6 +266,7 @@ asio::awaitable<Result<Payload>> Peers::request(const ActrId& target, EnvelopePt
     result = std::unexpected(std::move(sent.error()));
     if (result.error().code != ErrorCode::Unavailable || link->connection->is_open()) break;
     drop(link, result.error().message);  // forget it now, so link_to dials a fresh one
+    fresh = false;                       // (failing its calls may have run others on this thread)
     if (Clock::now() >= envelope->deadline) break;
   }
   if (result) {  // sent: wait for the answer
@@ -260,11 +288,14 @@ asio::awaitable<Result<void>> Peers::tell(const ActrId& target, EnvelopePtr enve
     if (!dialed) co_return std::unexpected(std::move(dialed.error()));
     link = std::move(*dialed);
   }
-  auto bytes = encode_frame(*envelope);
-  if (!bytes) co_return std::unexpected(std::move(bytes.error()));
-  auto sent = link->connection->send(envelope->lane, std::move(*bytes));
-  if (!sent && sent.error().code == ErrorCode::ConnectionNotReady)
-    sent = co_await wait_and_send(*link, envelope->lane, *bytes, envelope->deadline, std::move(sent.error()));
+  auto& frame = frame_scratch();
+  if (auto encoded = encode_frame(*envelope, frame); !encoded)
+    co_return std::unexpected(std::move(encoded.error()));
+  auto sent = send_frame(*link->connection, envelope->lane, frame);
+  if (!sent && sent.error().code == ErrorCode::ConnectionNotReady) {
+    std::string owned = frame;
+    sent = co_await wait_and_send(*link, envelope->lane, owned, envelope->deadline, std::move(sent.error()));
+  }
   co_return sent;
 }
 
@@ -401,11 +432,12 @@ void Peers::on_request(PeerLink& link, const EnvelopeView& message, PayloadType 
   }
   const auto serial = link.peer.serial_number();
   const auto realm = link.peer.realm().realm_id();
-  if (auto [seen, fresh] = replies_.try_add(serial, realm, message.request_id); !fresh) {
+  std::uint32_t place = UINT32_MAX;
+  if (auto [seen, fresh] = replies_.try_add(serial, realm, message.request_id, &place); !fresh) {
     // A retry of something we already have: answer from the cache, never run it twice. While the
     // first is still running, the retry's link gets the answer too when it comes.
     if (is_request && seen->answered) {
-      (void)link.connection->send(RPC_RELIABLE, std::string(seen->response));
+      (void)link.connection->send_copy(RPC_RELIABLE, seen->response);
     } else if (is_request) {
       seen->waiters.push_back(link.weak_from_this());
     }
@@ -427,6 +459,7 @@ void Peers::on_request(PeerLink& link, const EnvelopeView& message, PayloadType 
   envelope->trace = trace ? *trace : TraceContext::new_trace();
   envelope->tracestate = message.tracestate;
   envelope->reply_via = link.shared_from_this();
+  envelope->reply_place = place;
   auto refused = core_.admit_inbound(std::move(envelope));
   if (!refused) return;
   // Never run: forget it, so that a retry with the same request_id is admitted, not parked
@@ -445,26 +478,28 @@ void Peers::reply(const Envelope& request, Result<Payload> result) {
   } else {
     fields.error = &result.error();
   }
-  std::string encoded;
+  auto& link = *request.reply_via;
+  // Encoded into the duplicate filter's entry when it has one (a recycled entry keeps its
+  // capacity), so the copy a retry is answered from costs nothing more; else into the scratch.
+  auto* seen = replies_.at(request.reply_place, link.peer.serial_number(), link.peer.realm().realm_id(),
+                           request.request_id);
+  std::string& encoded = seen ? seen->response : frame_scratch();
   if (auto written = encode_envelope(fields, encoded); !written) {  // a typed answer missing required fields
     encoded = encode_error_response(request.route_key, request.request_id, written.error());
   }
-  auto& link = *request.reply_via;
-  if (auto* seen =
-          replies_.find(link.peer.serial_number(), link.peer.realm().realm_id(), request.request_id)) {
-    seen->response.assign(encoded);  // into a recycled entry's capacity: no allocation
+  if (seen) {
     seen->answered = true;
     for (auto& weak : seen->waiters) {
       auto waiter = weak.lock();
       if (waiter && waiter.get() != &link && waiter->connection->is_open())
-        (void)waiter->connection->send(RPC_RELIABLE, std::string(encoded));
+        (void)waiter->connection->send_copy(RPC_RELIABLE, encoded);
     }
     seen->waiters.clear();
   }
   if (link.connection->is_open()) {
-    if (auto sent = link.connection->send(RPC_RELIABLE, std::move(encoded)); !sent) {
-      spdlog::warn("reply to {} not sent: {}", link.peer_text, sent.error().to_string());
-    }
+    auto sent = seen ? link.connection->send_copy(RPC_RELIABLE, encoded)
+                     : send_frame(*link.connection, RPC_RELIABLE, encoded);
+    if (!sent) spdlog::warn("reply to {} not sent: {}", link.peer_text, sent.error().to_string());
   }
 }
 

@@ -75,7 +75,7 @@ class Peers : public std::enable_shared_from_this<Peers> {
   /// Answers `request` on `link` with `error` (a refusal: the request never ran).
   void send_error(PeerLink& link, const EnvelopeView& request, const Error& error);
   /// The envelope as an encoded RpcEnvelope frame (its payload serialized if it was typed).
-  Result<std::string> encode_frame(Envelope& envelope);
+  Result<void> encode_frame(Envelope& envelope, std::string& out);
   /// After send() `refused` a frame with ConnectionNotReady: waits for room and sends again, while
   /// the deadline allows. `bytes` (and `tail`, the rest of the frame, if any) are moved from only
   /// when the wire accepts the frame.

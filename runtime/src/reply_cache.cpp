@@ -91,12 +91,22 @@ ReplyCache::Entry* ReplyCache::find(std::uint64_t serial, std::uint32_t realm, s
   return at.found ? &slots_[index_[at.bucket].slot].entry : nullptr;
 }
 
+ReplyCache::Entry* ReplyCache::at(std::uint32_t place, std::uint64_t serial, std::uint32_t realm,
+                                  std::string_view request_id) {
+  if (place >= slots_.size()) return nullptr;
+  Slot& slot = slots_[place];
+  const bool same =
+      slot.live && slot.serial == serial && slot.realm == realm && slot.request_id == request_id;
+  return same ? &slot.entry : nullptr;
+}
+
 std::pair<ReplyCache::Entry*, bool> ReplyCache::try_add(std::uint64_t serial, std::uint32_t realm,
-                                                        std::string_view request_id) {
+                                                        std::string_view request_id, std::uint32_t* place) {
   const auto tag = static_cast<std::uint32_t>(reply_cache_hash(serial, realm, request_id));
   if (index_.empty()) rehash(kMinBuckets);
-  if (const Probe at = probe(tag, serial, realm, request_id); at.found) {
-    return {&slots_[index_[at.bucket].slot].entry, false};
+  if (const Probe found = probe(tag, serial, realm, request_id); found.found) {
+    if (place) *place = index_[found.bucket].slot;
+    return {&slots_[index_[found.bucket].slot].entry, false};
   }
   const std::uint32_t s = take_slot();
   // At most 3/4 full keeps probe runs short; at the default limit the index settles at 2^17.
@@ -114,6 +124,7 @@ std::pair<ReplyCache::Entry*, bool> ReplyCache::try_add(std::uint64_t serial, st
   slot.live = true;
   slot.request_id.assign(request_id);  // within the recycled capacity: no allocation
   ++live_;
+  if (place) *place = s;
   return {&slot.entry, true};
 }
 

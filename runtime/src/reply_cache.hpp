@@ -36,7 +36,12 @@ class ReplyCache {
   Entry* find(std::uint64_t serial, std::uint32_t realm, std::string_view request_id);
   /// A fresh (unanswered, no waiters) entry, evicting the oldest when the ring is full; or, with
   /// `false`, the entry already there.
-  std::pair<Entry*, bool> try_add(std::uint64_t serial, std::uint32_t realm, std::string_view request_id);
+  /// `place` (optional) receives the entry's place in the ring, for at().
+  std::pair<Entry*, bool> try_add(std::uint64_t serial, std::uint32_t realm, std::string_view request_id,
+                                  std::uint32_t* place = nullptr);
+  /// The entry try_add() put at `place`, if that place still holds this key (the ring may have
+  /// recycled it since): find() without hashing or probing.
+  Entry* at(std::uint32_t place, std::uint64_t serial, std::uint32_t realm, std::string_view request_id);
   /// Forgets an entry (a request refused before it ran, so its retry is admitted). Its place in
   /// the ring stays taken until eviction comes round to it, as the old deque's did.
   void erase(std::uint64_t serial, std::uint32_t realm, std::string_view request_id);

@@ -106,6 +106,32 @@ TEST(ReplyCache, EvictsTheOldestExactlyAtTheLimit) {
   EXPECT_NE(cache.find(1, 1, "c"), nullptr);
 }
 
+// at() finds an entry by the place try_add() gave it, while that place still holds the same key.
+TEST(ReplyCache, AtFindsAnEntryByItsPlaceUntilThePlaceIsRecycled) {
+  ReplyCache cache(2);
+  std::uint32_t a = UINT32_MAX, b = UINT32_MAX, again = UINT32_MAX;
+  auto [entry_a, fresh_a] = cache.try_add(1, 1, "a", &a);
+  ASSERT_TRUE(fresh_a);
+  auto [entry_b, fresh_b] = cache.try_add(1, 1, "b", &b);
+  ASSERT_TRUE(fresh_b);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(cache.at(a, 1, 1, "a"), entry_a);
+  EXPECT_EQ(cache.at(b, 1, 1, "b"), cache.find(1, 1, "b"));
+  EXPECT_FALSE(cache.try_add(1, 1, "a", &again).second);  // a repeat learns the place too
+  EXPECT_EQ(again, a);
+  EXPECT_EQ(cache.at(a, 1, 1, "b"), nullptr);  // another key
+  EXPECT_EQ(cache.at(a, 2, 1, "a"), nullptr);  // another caller
+  EXPECT_EQ(cache.at(a, 1, 2, "a"), nullptr);  // another realm
+  EXPECT_EQ(cache.at(7, 1, 1, "a"), nullptr);  // no such place
+  cache.erase(1, 1, "b");
+  EXPECT_EQ(cache.at(b, 1, 1, "b"), nullptr);
+  std::uint32_t c = UINT32_MAX;
+  ASSERT_TRUE(cache.try_add(1, 1, "c", &c).second);  // the ring is full: "a"'s place is recycled
+  EXPECT_EQ(c, a);
+  EXPECT_EQ(cache.at(a, 1, 1, "a"), nullptr);
+  EXPECT_EQ(cache.at(c, 1, 1, "c"), cache.find(1, 1, "c"));
+}
+
 // An erased entry keeps its place in arrival order (as in the old deque): eviction passes over
 // it without taking anyone else early, and the others leave in their order.
 TEST(ReplyCache, EraseInTheMiddleKeepsEvictionOrder) {

@@ -3,14 +3,6 @@
 #include <fmt/format.h>
 
 namespace actr::detail {
-namespace {
-
-template <class T>
-asio::awaitable<Result<T>> failed(Error error) {
-  co_return std::unexpected(std::move(error));
-}
-
-}  // namespace
 
 asio::awaitable<Result<void>> InProcessGate::tell(EnvelopePtr envelope) const {
   auto admitted = co_await core->tell(target, std::move(envelope));

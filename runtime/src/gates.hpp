@@ -33,6 +33,12 @@ struct PeerGate {
   Error unreachable() const;
 };
 
+/// An awaitable that yields `error`: the refusal a plain (frameless) send function hands back.
+template <class T>
+asio::awaitable<Result<T>> failed(Error error) {
+  co_return std::unexpected(std::move(error));
+}
+
 using Gate = std::variant<InProcessGate, PeerGate>;
 
 Gate pick_gate(NodeCore& core, const Dest& dest);

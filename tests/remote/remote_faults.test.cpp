@@ -470,6 +470,9 @@ TEST_F(Remote, CallsEndByTheirDeadlinesWhenThePathStalls) {
       EXPECT_FALSE(result);
       if (!result) {
         EXPECT_EQ(result.error().code, ErrorCode::TimedOut) << result.error().to_string();
+        EXPECT_NE(result.error().message.find("call remote.v1."), std::string::npos)
+            << result.error().message;
+        EXPECT_NE(result.error().message.find("got no reply within 1000 ms"), std::string::npos);
       }
     }
     EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);  // by the 1 s deadlines, give or take

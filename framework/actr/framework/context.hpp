@@ -81,9 +81,10 @@ class Context {
   boost::asio::awaitable<Result<Response>> call_route(const Dest& dest, std::string_view route_key,
                                                       PayloadType lane, Payload request,
                                                       CallOptions options = {}) {
+    const auto timeout = options.timeout;
     auto reply =
         co_await send_request(dest, Outbound{route_key, lane, std::move(request), std::move(options)});
-    if (!reply) co_return std::unexpected(std::move(reply.error()));
+    if (!reply) co_return std::unexpected(name_the_call(std::move(reply.error()), route_key, dest, timeout));
     // Typed already (in process): hand the message over with one move, not via take's Result.
     if (auto* typed = reply->template get_if<Response>()) co_return std::move(*typed);
     co_return std::move(*reply).template take<Response>();
@@ -97,7 +98,8 @@ class Context {
                                                 PayloadType lane, std::string payload,
                                                 CallOptions options = {});
 
-  /// The primitives the typed calls build on.
+  /// The primitives the typed calls build on. send_request's TimedOut says only that the deadline
+  /// passed: the calls above reword it to name the call (name_the_call).
   virtual boost::asio::awaitable<Result<Payload>> send_request(const Dest& dest, Outbound message) = 0;
   virtual boost::asio::awaitable<Result<void>> send_tell(const Dest& dest, Outbound message) = 0;
 
@@ -127,6 +129,13 @@ class Context {
   /// Up to `count` candidates, best first, for callers that fail over.
   virtual boost::asio::awaitable<Result<std::vector<ActrId>>> discover_route_candidates(
       const ActrType& type, std::uint32_t count) = 0;
+
+ protected:
+  /// A TimedOut becomes "call <route> on <dest> got no reply within <timeout> ms"; other errors
+  /// pass unchanged. (Here, in the callers' cold path, so that send_request needs no coroutine
+  /// frame of its own to do it.)
+  static Error name_the_call(Error error, std::string_view route_key, const Dest& dest,
+                             std::chrono::milliseconds timeout);
 };
 
 }  // namespace actr

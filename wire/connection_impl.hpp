@@ -208,7 +208,7 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   std::vector<Parsed> parsed_;
   // Strand only: writing. A batch is the framed bytes queued so far (swapped out of pending_, so
   // both buffers keep their capacity), the big payloads queued with them, and control frames first.
-  std::vector<char> staging_;
+  std::string staging_;
   std::vector<External> batch_;
   std::size_t batch_bytes_ = 0;
   std::string control_;          // encoded control frames waiting for the next batch
@@ -232,7 +232,7 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
 
   // Guarded by mu_. Frames are framed (and masked, by a dialer) in send(), straight into pending_.
   mutable std::mutex mu_;
-  std::vector<char> pending_;      // framed bytes not yet taken by the writer
+  std::string pending_;            // framed bytes not yet taken by the writer
   std::vector<External> out_;      // big payloads that go between them
   std::size_t pending_bytes_ = 0;  // send()'s frame sizes in pending_ (the batch's share of out_bytes_)
   std::size_t out_bytes_ = 0;      // queued plus the batch being written

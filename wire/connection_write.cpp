@@ -74,34 +74,41 @@ Result<void> ConnectionImpl::enqueue(PayloadType lane, std::string_view data, st
     // small (or not ours to keep), else masked where it lies and written from its own string.
     ws::MaskKey key{};
     if (masked) key = next_mask();
+    // resize_and_overwrite: the frame's room is not zero-filled first (it is ~200 bytes a call).
     const std::size_t at = pending_.size();
-    pending_.resize(at + ws::kMaxHeaderBytes + kFrameHeaderBytes + copied(data, data_owner) +
-                    copied(tail, tail_owner));
-    char* out = pending_.data() + at;
-    std::size_t used = ws::write_header(out, ws::kBinary, size, true, masked ? &key : nullptr);
-    const std::size_t body = used;  // the WebSocket payload starts here
-    const auto lane_header = detail::encode_header(lane, static_cast<std::uint32_t>(length));
-    std::memcpy(out + used, lane_header.data(), lane_header.size());
-    used += lane_header.size();
-    std::size_t offset = kFrameHeaderBytes;  // where the next part starts in the WebSocket payload
-    std::size_t unmasked = body;             // pending_ bytes from here on are still to be masked
-    for (auto [part, owner] : {std::pair{data, data_owner}, std::pair{tail, tail_owner}}) {
-      if (part.empty()) continue;
-      if (copied(part, owner)) {
-        std::memcpy(out + used, part.data(), part.size());
-        used += part.size();
-      } else {
-        if (masked) {
-          ws::apply_mask(out + unmasked, used - unmasked, key, offset - (used - unmasked));
-          ws::apply_mask(owner->data(), owner->size(), key, offset);
-          unmasked = used;
+    const std::size_t room =
+        ws::kMaxHeaderBytes + kFrameHeaderBytes + copied(data, data_owner) + copied(tail, tail_owner);
+    std::pair<std::size_t, std::string*> externals[2];
+    std::size_t external_count = 0;
+    pending_.resize_and_overwrite(at + room, [&](char* base, std::size_t) {
+      char* out = base + at;
+      std::size_t used = ws::write_header(out, ws::kBinary, size, true, masked ? &key : nullptr);
+      const std::size_t body = used;  // the WebSocket payload starts here
+      const auto lane_header = detail::encode_header(lane, static_cast<std::uint32_t>(length));
+      std::memcpy(out + used, lane_header.data(), lane_header.size());
+      used += lane_header.size();
+      std::size_t offset = kFrameHeaderBytes;  // where the next part starts in the WebSocket payload
+      std::size_t unmasked = body;             // pending_ bytes from here on are still to be masked
+      for (auto [part, owner] : {std::pair{data, data_owner}, std::pair{tail, tail_owner}}) {
+        if (part.empty()) continue;
+        if (copied(part, owner)) {
+          std::memcpy(out + used, part.data(), part.size());
+          used += part.size();
+        } else {
+          if (masked) {
+            ws::apply_mask(out + unmasked, used - unmasked, key, offset - (used - unmasked));
+            ws::apply_mask(owner->data(), owner->size(), key, offset);
+            unmasked = used;
+          }
+          externals[external_count++] = {at + used, owner};
         }
-        out_.push_back(External{at + used, std::move(*owner)});
+        offset += part.size();
       }
-      offset += part.size();
-    }
-    if (masked) ws::apply_mask(out + unmasked, used - unmasked, key, offset - (used - unmasked));
-    pending_.resize(at + used);
+      if (masked) ws::apply_mask(out + unmasked, used - unmasked, key, offset - (used - unmasked));
+      return at + used;
+    });
+    for (std::size_t i = 0; i < external_count; ++i)
+      out_.push_back(External{externals[i].first, std::move(*externals[i].second)});
     pending_bytes_ += size;
     out_bytes_ += size;
     if (!writer_active_) wake = writer_active_ = true;
@@ -242,7 +249,7 @@ std::size_t ConnectionImpl::write_now(error_code& ec) {
 
 bool ConnectionImpl::batch_written() {
   batch_.clear();
-  if (staging_.capacity() > kKeptStaging) std::vector<char>().swap(staging_);
+  if (staging_.capacity() > kKeptStaging) std::string().swap(staging_);
   if (control_writing_.capacity() > kKeptStaging) std::string().swap(control_writing_);
   std::vector<std::unique_ptr<detail::ReadyWaiter>> ready;
   bool more = true;

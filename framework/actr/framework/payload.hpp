@@ -98,8 +98,10 @@ class Payload {
     if (message_ && typeid(*message_) == typeid(M)) {
       return std::move(static_cast<M&>(*message_));
     }
-    M out;
-    if (auto ok = std::move(*this).decode_into(out); !ok) return std::unexpected(ok.error());
+    // Decoded in place into the Result it returns (named return value): a protobuf move is a
+    // construction, a swap and a destruction.
+    Result<M> out(std::in_place);
+    if (auto ok = std::move(*this).decode_into(*out); !ok) out = std::unexpected(std::move(ok.error()));
     return out;
   }
 

@@ -119,12 +119,24 @@ void ConnectionImpl::read_more() {
   if (waiting_read_ || socket_closed_) return;
   prepare_buffer();
   waiting_read_ = true;
-  auto space = asio::buffer(rbuf_.get() + rend_, rcap_ - rend_);
-  // Asio 1.74 tries this read at once (a speculative recv) before it waits in epoll: when the peer
-  // has not answered yet that is one EAGAIN per read (docs/wire.md). Issued after our writes (see
-  // process), so that a peer sharing the core has often answered by then.
+  // Issued after our writes (see process), so that a peer sharing the core has often answered by
+  // then. A read that drained the socket makes the next one wait in epoll without trying first
+  // (drained_read.hpp); plain async_read_some tries every read at once, one EAGAIN each time the
+  // peer has not answered yet (docs/wire.md).
+#if ACTR_WIRE_DRAINED_READ
+  reader_.start(stream_.socket(), rbuf_.get() + rend_, rcap_ - rend_, shared_from_this());
+#else
   stream_.socket().async_read_some(
-      space, [self = shared_from_this()](error_code ec, std::size_t bytes) { self->on_read(ec, bytes); });
+      asio::buffer(rbuf_.get() + rend_, rcap_ - rend_),
+      [self = shared_from_this()](error_code ec, std::size_t bytes) { self->on_read(ec, bytes); });
+#endif
+}
+
+void ConnectionImpl::read_done(std::shared_ptr<ConnectionImpl>& self, const error_code& ec,
+                               std::size_t bytes) {
+  ConnectionImpl& connection = *self;
+  asio::dispatch(connection.stream_.get_executor(),
+                 [self = std::move(self), ec, bytes] { self->on_read(ec, bytes); });
 }
 
 void ConnectionImpl::on_read(error_code ec, std::size_t bytes) {

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "actr/wire/websocket.hpp"
+#include "drained_read.hpp"
 #include "framing.hpp"
 #include "ws_codec.hpp"
 
@@ -117,6 +118,9 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   // ---- strand only ----
   // Reading: one async_read_some into rbuf_, then every complete frame in it is parsed.
   void read_more();
+  /// A read's completion (drained_read.hpp), on the reactor's thread: hops to the strand.
+  static void read_done(std::shared_ptr<ConnectionImpl>& self, const boost::system::error_code& ec,
+                        std::size_t bytes);
   void on_read(boost::system::error_code ec, std::size_t bytes);
   /// Parses what is buffered, hands the frames over and reads on (unless the receive queue is full).
   void process();
@@ -193,6 +197,10 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   std::size_t want_ = 0;    // bytes from rpos_ that the next frame needs (0: none pending)
   std::uint64_t skip_ = 0;  // payload bytes still to drop unread (a frame refused or ignored)
   bool waiting_read_ = false;
+#if ACTR_WIRE_DRAINED_READ
+  using Socket = boost::beast::tcp_stream::socket_type;
+  detail::DrainedRead<Socket, std::shared_ptr<ConnectionImpl>> reader_{&ConnectionImpl::read_done};
+#endif
   bool in_reader_ = false;
   std::string message_;              // a fragmented message being reassembled
   std::uint8_t message_opcode_ = 0;  // its opcode; 0 while no fragmented message is open

@@ -60,10 +60,12 @@ class DrainedRead : public boost::asio::detail::reactor_op {
     keep_ = std::move(keep);
     auto& implementation = Internals::implementation(socket);
     fd_ = implementation.socket_;
-    auto& reactor = boost::asio::use_service<boost::asio::detail::reactor>(
-        boost::asio::query(socket.get_executor(), boost::asio::execution::context));
-    reactor.start_op(boost::asio::detail::reactor::read_op, fd_, implementation.reactor_data_, this,
-                     /*is_continuation=*/true, /*allow_speculative=*/true);
+    if (!reactor_) {  // looked up once: use_service takes the service registry's lock
+      reactor_ = &boost::asio::use_service<boost::asio::detail::reactor>(
+          boost::asio::query(socket.get_executor(), boost::asio::execution::context));
+    }
+    reactor_->start_op(boost::asio::detail::reactor::read_op, fd_, implementation.reactor_data_, this,
+                       /*is_continuation=*/true, /*allow_speculative=*/true);
   }
 
  private:
@@ -105,6 +107,7 @@ class DrainedRead : public boost::asio::detail::reactor_op {
   }
 
   OnRead on_read_;
+  boost::asio::detail::reactor* reactor_ = nullptr;
   Keep keep_;
   int fd_ = -1;
   void* data_ = nullptr;

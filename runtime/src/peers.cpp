@@ -30,17 +30,15 @@ void set_payload(EnvelopeFields& fields, const Payload& payload) {
   }
 }
 
-/// A RESPONSE to `request_id` carrying `error`, encoded.
-std::string encode_error_response(std::string_view route_key, std::string_view request_id,
-                                  const Error& error) {
+/// A RESPONSE to `request_id` carrying `error`, encoded into `out`.
+void encode_error_response(std::string_view route_key, std::string_view request_id, const Error& error,
+                           std::string& out) {
   EnvelopeFields fields;
   fields.route_key = route_key;
   fields.direction = DIRECTION_RESPONSE;
   fields.request_id = request_id;
   fields.error = &error;
-  std::string encoded;
-  (void)encode_envelope(fields, encoded);  // no typed payload: cannot fail
-  return encoded;
+  (void)encode_envelope(fields, out);  // no typed payload: cannot fail
 }
 
 /// Where a frame is encoded just before it is sent: per thread, so its capacity is reused and a
@@ -485,7 +483,7 @@ void Peers::reply(const Envelope& request, Result<Payload> result) {
                            request.request_id);
   std::string& encoded = seen ? seen->response : frame_scratch();
   if (auto written = encode_envelope(fields, encoded); !written) {  // a typed answer missing required fields
-    encoded = encode_error_response(request.route_key, request.request_id, written.error());
+    encode_error_response(request.route_key, request.request_id, written.error(), encoded);
   }
   if (seen) {
     seen->answered = true;
@@ -504,8 +502,9 @@ void Peers::reply(const Envelope& request, Result<Payload> result) {
 }
 
 void Peers::send_error(PeerLink& link, const EnvelopeView& request, const Error& error) {
-  auto encoded = encode_error_response(request.route_key, request.request_id, error);
-  if (auto sent = link.connection->send(RPC_RELIABLE, std::move(encoded)); !sent) {
+  auto& encoded = frame_scratch();
+  encode_error_response(request.route_key, request.request_id, error, encoded);
+  if (auto sent = send_frame(*link.connection, RPC_RELIABLE, encoded); !sent) {
     spdlog::warn("answer to {} not sent: {}", link.peer_text, sent.error().to_string());
   }
 }

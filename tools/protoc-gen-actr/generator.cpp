@@ -234,11 +234,12 @@ void EmitHandler(const ServiceInfo& s, std::string& out) {
          "::actr::Context& ctx) {\n";
   for (const MethodInfo& m : s.methods) {
     out += "  if (route_key == " + Quote(m.route_key) + ") {\n";
-    // In process the request arrives typed: read it where it lies; bytes are decoded once.
+    // In process the request arrives typed: read it where it lies; bytes are decoded once, into a
+    // message from the thread's pool (its strings keep their capacity from the last request).
     out += "    const " + m.request + "* req = request.get_if<" + m.request + ">();\n";
-    out += "    std::optional<" + m.request + "> decoded;\n";
+    out += "    ::actr::detail::Recycled<" + m.request + "> decoded;\n";
     out += "    if (!req) {\n";
-    out += "      auto ok = std::move(request).decode_into(decoded.emplace());\n";
+    out += "      auto ok = decoded.decode(std::move(request));\n";
     out += "      if (!ok) co_return std::unexpected(std::move(ok.error()));\n";
     out += "      req = &*decoded;\n";
     out += "    }\n";
@@ -260,9 +261,9 @@ void EmitHandler(const ServiceInfo& s, std::string& out) {
   for (const MethodInfo& m : s.methods) {
     out += indent + "if (route_key == " + Quote(m.route_key) + ") {\n";
     out += indent + "  const " + m.request + "* req = request->payload().get_if<" + m.request + ">();\n";
-    out += indent + "  std::optional<" + m.request + "> decoded;\n";
+    out += indent + "  ::actr::detail::Recycled<" + m.request + "> decoded;\n";
     out += indent + "  if (!req) {\n";
-    out += indent + "    auto ok = std::move(request->payload()).decode_into(decoded.emplace());\n";
+    out += indent + "    auto ok = decoded.decode(std::move(request->payload()));\n";
     out += indent + "    if (ok) req = &*decoded;\n";
     out += indent + "    else result = std::unexpected(std::move(ok.error()));\n";
     out += indent + "  }\n";
@@ -427,10 +428,10 @@ bool GenerateHeader(const pb::FileDescriptor& file, std::string& out, std::strin
   }
   out += "//\n" + std::string(kMultiServiceNote);
   out += "#pragma once\n\n";
-  out += "#include <actr/framework.hpp>\n\n";
+  out += "#include <actr/framework.hpp>\n";
+  out += "#include <actr/framework/recycled.hpp>\n\n";
   out += "#include <boost/asio/awaitable.hpp>\n";
   out += "#include <exception>\n";
-  out += "#include <optional>\n";
   out += "#include <string>\n";
   out += "#include <string_view>\n";
   out += "#include <utility>\n\n";

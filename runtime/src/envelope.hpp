@@ -17,7 +17,14 @@
 namespace actr::detail {
 
 struct PeerLink;
-struct InlineReply;
+
+/// The caller's side of a request its caller runs inline (see NodeCore::run_inline).
+struct InlineReply {
+  Result<Payload>* value;  // nullptr: the answer goes the usual way (a peer's request)
+  bool done = false;       // *value holds the answer
+  bool gone = false;       // the envelope was destroyed: its handler is over
+};
+
 using Clock = std::chrono::steady_clock;
 
 /// Who sent a message, as RuntimeContext::caller_id() shows it (nullopt: the host application).
@@ -52,7 +59,7 @@ struct Envelope : FromBlockCache {
   /// Holds the scheduler's serial slot (Scheduler::try_claim); its handler gives it back.
   bool holds_slot = false;
   /// Set while a request run inline by its caller (NodeCore::run_inline) has not suspended: its
-  /// reply goes straight into the caller's frame.
+  /// reply goes straight into the caller's frame, and the caller learns if the envelope is gone.
   InlineReply* inline_reply = nullptr;
 
   // User-provided on purpose: `make_unique<Envelope>()` value-initializes, and with a defaulted
@@ -60,6 +67,9 @@ struct Envelope : FromBlockCache {
   Envelope() {}  // NOLINT(modernize-use-equals-default)
   Envelope(const Envelope&) = delete;
   Envelope& operator=(const Envelope&) = delete;
+  ~Envelope() {
+    if (inline_reply) inline_reply->gone = true;
+  }
 
   void set_route_key(std::string_view key) {
     if (key.size() <= sizeof route_key_inline_) {

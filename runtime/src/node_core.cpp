@@ -169,13 +169,20 @@ NodeCore::Inline NodeCore::run_inline(EnvelopePtr& envelope, Result<Payload>* re
   InlineReply slot{reply};
   Envelope& request = *envelope;
   request.holds_slot = true;
-  if (reply) request.inline_reply = &slot;
+  request.inline_reply = &slot;  // also how we learn below whether `request` still exists
   // A thread of its own, launched here without a post: if the handler suspends, control comes
   // straight back and the caller waits with a deadline like any other.
   Resume::Thread handler(handle(std::move(envelope)), strand_);
   handler.launch();
   if (slot.done) return Inline::Answered;
-  request.inline_reply = nullptr;  // still running (so `request` is alive): answer via the table
+  if (slot.gone) {  // over without an answer: the node is stopping (see Served::release)
+    if (reply) *reply = fail(ErrorCode::Unavailable, "the actor stopped before it answered");
+    return Inline::Answered;
+  }
+  // Still running, so `request` is alive: it answers via the table (or its link), and its
+  // payload must not point at bytes lent only for the time of this call.
+  request.inline_reply = nullptr;
+  request.payload.keep();
   return Inline::Running;
 }
 
@@ -359,7 +366,7 @@ void NodeCore::finish(Envelope& request, Result<Payload> result) {
 }
 
 void NodeCore::reply(const Envelope& request, Result<Payload> result) {
-  if (auto* slot = request.inline_reply) {  // its caller is right below us on this thread
+  if (auto* slot = request.inline_reply; slot && slot->value) {  // its caller is right below us
     *slot->value = std::move(result);
     slot->done = true;
     return;
@@ -483,6 +490,7 @@ NodeStats NodeCore::stats() const {
 
 std::optional<Error> NodeCore::admit_inbound(EnvelopePtr envelope) {
   if (on_strand() && run_inline(envelope, nullptr) != Inline::NotRun) return std::nullopt;
+  envelope->payload.keep();  // queued: it outlives the read buffer its bytes may be lent from
   switch (mailbox_.push(std::move(envelope))) {
     case Mailbox::Admission::Queued:
     case Mailbox::Admission::Held: return std::nullopt;

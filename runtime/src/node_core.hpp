@@ -26,12 +26,6 @@ namespace actr::detail {
 /// Request ids this node makes spell "<prefix>-<sequence>" with digits in this base (to_chars').
 inline constexpr int kRequestIdBase = 36;
 
-/// The caller's side of a request its caller runs inline (see NodeCore::run_inline).
-struct InlineReply {
-  Result<Payload>* value;
-  bool done = false;
-};
-
 class NodeCore : public std::enable_shared_from_this<NodeCore> {
  public:
   enum class State : std::uint8_t { Idle, Starting, Running, Stopping, Stopped };
@@ -141,8 +135,9 @@ class NodeCore : public std::enable_shared_from_this<NodeCore> {
   enum class Inline : std::uint8_t { NotRun, Answered, Running };
   /// Runs a request's handler right here, in its caller, when that keeps every promise of the
   /// queued path: the caller is on the strand, the mailbox is empty and no handler runs. Answered:
-  /// the handler returned without suspending and `*reply` holds its answer. Running: it suspended
-  /// and will answer through the pending table (or its peer link). NotRun: `envelope` is
+  /// the handler returned without suspending and `*reply` holds its answer (with no `reply`: it
+  /// is over). Running: it suspended and will answer through the pending table (or its peer link);
+  /// its payload was kept (Payload::keep), as it outlives what lent it. NotRun: `envelope` is
   /// untouched. `reply` is nullptr for a request from a peer: it answers over its link.
   Inline run_inline(EnvelopePtr& envelope, Result<Payload>* reply);
   /// true on the node's strand (inline work there needs no hop).

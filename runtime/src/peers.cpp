@@ -447,7 +447,9 @@ void Peers::on_request(PeerLink& link, const EnvelopeView& message, PayloadType 
   envelope->lane = lane;
   envelope->set_route_key(message.route_key);
   envelope->request_id = message.request_id;
-  envelope->payload = Payload(std::string(message.payload));
+  // Lent, not copied: a handler run inline decodes it straight from the read buffer, which stays
+  // put until we return. NodeCore keeps (copies) it if the request waits or its handler suspends.
+  envelope->payload.lend(message.payload);
   envelope->timeout_ms = message.timeout_ms;
   if (is_request) envelope->deadline = Clock::now() + std::chrono::milliseconds(message.timeout_ms);
   envelope->caller = link.as_caller;

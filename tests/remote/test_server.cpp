@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -43,6 +44,15 @@ class TestServer : public RemoteTestHandler {
     if (auto added = ctx.register_stream("release", std::move(release)); !added)
       co_return std::unexpected(added.error());
     co_return actr::Result<void>{};
+  }
+  // Every other Echo waits a turn of the io_context before the generated serve() decodes it, so
+  // its bytes must have been copied out of the wire's buffer they were lent from (Payload::keep).
+  asio::awaitable<void> serve(actr::IncomingRequestPtr request) override {
+    if (request->route_key() == "remote.v1.RemoteTest.Echo" && ++echoes_ % 2 == 0) {
+      auto executor = co_await asio::this_coro::executor;
+      co_await asio::post(executor, asio::use_awaitable);
+    }
+    co_await RemoteTestHandler::serve(std::move(request));
   }
   asio::awaitable<actr::Result<EchoReply>> echo(const Text& request, actr::Context& ctx) override {
     EchoReply reply;
@@ -125,6 +135,7 @@ class TestServer : public RemoteTestHandler {
   std::map<std::string, std::vector<std::uint64_t>> seen_;
   std::vector<std::string> notes_;
   std::map<std::string, std::uint64_t> counts_;
+  std::uint64_t echoes_ = 0;
 };
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <climits>
+
 namespace actr {
 namespace {
 
@@ -35,9 +37,10 @@ Result<void> Payload::decode_into(google::protobuf::Message& out) && {
     bytes_ = std::move(*bytes);
     message_.reset();
   }
-  if (!out.ParseFromString(bytes_)) {
+  const std::string_view encoded = bytes();
+  if (encoded.size() > INT_MAX || !out.ParseFromArray(encoded.data(), static_cast<int>(encoded.size()))) {
     return fail(ErrorCode::DecodeFailure,
-                fmt::format("cannot decode {} from {} bytes{}", out.GetTypeName(), bytes_.size(),
+                fmt::format("cannot decode {} from {} bytes{}", out.GetTypeName(), encoded.size(),
                             out.IsInitialized() ? "" : " (missing required fields)"));
   }
   return {};
@@ -49,20 +52,32 @@ Result<void> Payload::materialize(const google::protobuf::Message& prototype) {
   if (auto ok = std::move(*this).decode_into(*typed); !ok) return ok;
   message_ = MessagePtr(typed.release());
   bytes_.clear();
+  lent_ = nullptr;
   return {};
 }
 
 Result<std::string> Payload::take_bytes() && {
   if (message_) return serialize(*message_);
+  keep();
   return std::move(bytes_);
 }
 
 Result<void> Payload::write_bytes(std::string& out) && {
   if (message_) return serialize_into(*message_, out);
+  if (lent_) {
+    out.assign(lent_, lent_size_);
+    lent_ = nullptr;
+    return {};
+  }
   out = std::move(bytes_);
   return {};
 }
 
-std::size_t Payload::byte_size() const { return message_ ? message_->ByteSizeLong() : bytes_.size(); }
+void Payload::copy_lent(Payload& other) noexcept {
+  bytes_.assign(other.lent_, other.lent_size_);
+  other.lent_ = nullptr;
+}
+
+std::size_t Payload::byte_size() const { return message_ ? message_->ByteSizeLong() : bytes().size(); }
 
 }  // namespace actr

@@ -39,14 +39,41 @@ class Payload {
   explicit Payload(std::string bytes) : bytes_(std::move(bytes)) {}
   explicit Payload(std::unique_ptr<google::protobuf::Message> message) : message_(message.release()) {}
   // A payload is moved several times along a call's path and, in process, its bytes are empty:
-  // skip the (out-of-line) string move then.
+  // skip the (out-of-line) string move then. Lent bytes are copied: see lend().
   Payload(Payload&& other) noexcept : message_(std::move(other.message_)) {
-    if (!other.bytes_.empty()) bytes_ = std::move(other.bytes_);
+    if (other.lent_) [[unlikely]] {
+      copy_lent(other);
+    } else if (!other.bytes_.empty()) {
+      bytes_ = std::move(other.bytes_);
+    }
   }
   Payload& operator=(Payload&& other) noexcept {
     message_ = std::move(other.message_);
-    if (!other.bytes_.empty() || !bytes_.empty()) bytes_ = std::move(other.bytes_);
+    lent_ = nullptr;
+    if (other.lent_) [[unlikely]] {
+      copy_lent(other);
+    } else if (!other.bytes_.empty() || !bytes_.empty()) {
+      bytes_ = std::move(other.bytes_);
+    }
     return *this;
+  }
+
+  /// Bytes that stay someone else's: a request straight off a wire's read buffer, read in place
+  /// by a handler that decodes it before it first suspends. Valid only until control returns to
+  /// the lender, who calls keep() on any payload that outlives that. Moving it copies the bytes,
+  /// so no other payload ever points at them. Not user API.
+  void lend(std::string_view bytes) {
+    message_.reset();
+    bytes_.clear();
+    lent_ = bytes.data() ? bytes.data() : "";
+    lent_size_ = bytes.size();
+  }
+  bool is_lent() const { return lent_ != nullptr; }
+  /// Copies lent bytes into storage of its own (no-op otherwise).
+  void keep() {
+    if (!lent_) return;
+    bytes_.assign(lent_, lent_size_);
+    lent_ = nullptr;
   }
   Payload(const Payload&) = delete;
   Payload& operator=(const Payload&) = delete;
@@ -77,7 +104,7 @@ class Payload {
   /// The typed message, or nullptr when this holds bytes.
   const google::protobuf::Message* message() const { return message_.get(); }
   /// The encoded bytes when this holds bytes (empty when it holds a message).
-  std::string_view bytes() const { return bytes_; }
+  std::string_view bytes() const { return lent_ ? std::string_view(lent_, lent_size_) : bytes_; }
 
   /// The typed message when it already is an M (in process), else nullptr: handlers can read it
   /// where it lies instead of moving it out.
@@ -123,8 +150,13 @@ class Payload {
  private:
   using MessagePtr = std::unique_ptr<google::protobuf::Message, detail::MessageDelete>;
 
+  /// The moves' rare path, out of line: takes a copy of `other`'s lent bytes, which it forgets.
+  void copy_lent(Payload& other) noexcept;
+
   std::string bytes_;
   MessagePtr message_;
+  const char* lent_ = nullptr;  // set: the bytes are [lent_, lent_ + lent_size_), not bytes_
+  std::size_t lent_size_ = 0;
 };
 
 }  // namespace actr

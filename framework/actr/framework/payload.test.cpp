@@ -3,6 +3,8 @@
 #include <actr/actr.pb.h>
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "actr/protocol/ids.hpp"
 
 namespace actr {
@@ -75,6 +77,67 @@ TEST(Payload, MaterializeTurnsBytesIntoTypedMessage) {
   ASSERT_TRUE(payload.materialize(Realm::default_instance()));
   ASSERT_TRUE(payload.is_message());
   EXPECT_EQ(static_cast<const Realm*>(payload.message())->realm_id(), 3u);
+}
+
+TEST(Payload, LentBytesAreReadInPlaceUntilKept) {
+  auto type = make_actr_type("acme", "echo", "v1");
+  std::string buffer = type.SerializeAsString();
+  Payload payload;
+  payload.lend(buffer);
+  ASSERT_TRUE(payload.is_lent());
+  EXPECT_EQ(payload.bytes().data(), buffer.data());  // no copy
+  EXPECT_EQ(payload.byte_size(), buffer.size());
+  payload.keep();  // the lender is about to reuse its buffer
+  EXPECT_FALSE(payload.is_lent());
+  buffer.assign(buffer.size(), '\xff');
+  auto decoded = std::move(payload).take<ActrType>();
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(*decoded, type);
+}
+
+TEST(Payload, MovingLentBytesCopiesThemSoNoOtherPayloadPointsAtTheLender) {
+  std::string buffer = "lent bytes";
+  Payload lent;
+  lent.lend(buffer);
+  Payload moved(std::move(lent));
+  EXPECT_FALSE(moved.is_lent());
+  EXPECT_NE(moved.bytes().data(), buffer.data());
+  Payload assigned(std::string("old"));
+  lent.lend(buffer);
+  assigned = std::move(lent);
+  EXPECT_FALSE(assigned.is_lent());
+  buffer = "overwritten";
+  EXPECT_EQ(moved.bytes(), "lent bytes");
+  EXPECT_EQ(assigned.bytes(), "lent bytes");
+}
+
+TEST(Payload, LentBytesDecodeAndConvertLikeOwnedOnes) {
+  auto type = make_actr_type("acme", "echo", "v1");
+  const std::string buffer = type.SerializeAsString();
+  auto lent = [](std::string_view bytes) {
+    auto payload = std::make_unique<Payload>();  // not moved: a move would copy the bytes
+    payload->lend(bytes);
+    return payload;
+  };
+  ActrType out;
+  ASSERT_TRUE(std::move(*lent(buffer)).decode_into(out));
+  EXPECT_EQ(out, type);
+  auto bytes = std::move(*lent(buffer)).take_bytes();
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(*bytes, buffer);
+  std::string written = "stale";
+  ASSERT_TRUE(std::move(*lent(buffer)).write_bytes(written));
+  EXPECT_EQ(written, buffer);
+  auto garbage = std::move(*lent(std::string_view("\xff\xff\xff\xff", 4))).take<ActrType>();
+  ASSERT_FALSE(garbage);
+  EXPECT_EQ(garbage.error().code, ErrorCode::DecodeFailure);
+  auto empty = lent(std::string_view());
+  EXPECT_TRUE(empty->is_lent());
+  EXPECT_EQ(empty->byte_size(), 0u);
+  auto typed = Payload::of(make_actr_type("acme", "echo", "v1"));
+  typed.lend(buffer);  // lending replaces what it held
+  EXPECT_FALSE(typed.is_message());
+  EXPECT_EQ(typed.bytes(), buffer);
 }
 
 }  // namespace actr

@@ -53,6 +53,9 @@ class SchedulingPolicy {
 class IncomingRequest {
  public:
   virtual std::string_view route_key() const = 0;
+  /// A peer's request may read its bytes in place from the wire's read buffer until the handler
+  /// first suspends, when the runtime copies them: a string_view of payload().bytes() taken
+  /// before a co_await is not good after it (take it again).
   virtual Payload& payload() = 0;
   virtual Context& context() = 0;
   /// The handler's answer or error (a tell's error is logged). Call once, as the last thing.

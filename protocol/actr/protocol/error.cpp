@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <ostream>
+
 namespace actr {
 
 std::string_view error_code_name(ErrorCode code) {
@@ -22,6 +24,12 @@ std::string_view error_code_name(ErrorCode code) {
   }
   return "Unknown";
 }
+
+void PrintTo(ErrorCode code, std::ostream* out) {
+  *out << error_code_name(code) << " (" << static_cast<std::uint32_t>(code) << ')';
+}
+
+void PrintTo(const Error& error, std::ostream* out) { *out << error.to_string(); }
 
 std::string Error::to_string() const {
   return fmt::format("{} ({}): {}", error_code_name(code), static_cast<std::uint32_t>(code), message);

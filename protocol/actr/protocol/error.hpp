@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,11 @@ inline std::unexpected<Error> fail(ErrorCode code, std::string message) {
 }
 
 std::string_view error_code_name(ErrorCode code);
+
+/// How test frameworks print them (GoogleTest finds PrintTo by argument-dependent lookup):
+/// "TimedOut (10002)" and Error::to_string(), not the enum's raw bytes.
+void PrintTo(ErrorCode code, std::ostream* out);
+void PrintTo(const Error& error, std::ostream* out);
 
 /// Maps a wire code to ErrorCode; unknown codes become Internal (the message keeps the number).
 Error error_from_wire(std::uint32_t code, std::string message);

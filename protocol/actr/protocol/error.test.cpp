@@ -27,6 +27,12 @@ TEST(Error, ToStringNamesCodeAndMessage) {
   EXPECT_EQ((Error{ErrorCode::TimedOut, "late"}).to_string(), "TimedOut (10002): late");
 }
 
+TEST(Error, TestFailuresPrintCodesByName) {
+  EXPECT_EQ(testing::PrintToString(ErrorCode::TimedOut), "TimedOut (10002)");
+  EXPECT_EQ(testing::PrintToString(static_cast<ErrorCode>(7)), "Unknown (7)");
+  EXPECT_EQ(testing::PrintToString(Error{ErrorCode::NotFound, "nope"}), "NotFound (10003): nope");
+}
+
 TEST(Error, FailBuildsAnUnexpectedResult) {
   Result<int> result = fail(ErrorCode::NotFound, "nope");
   ASSERT_FALSE(result);

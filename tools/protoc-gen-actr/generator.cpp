@@ -364,20 +364,8 @@ constexpr std::string_view kMultiServiceNote =
 // route "package.S.Method" to them), SClient (typed calls through a Context), and actr::RpcTraits
 // for the request types that name exactly one method (so `ctx.call(dest, request)` works).
 //
-// A workload serving two services derives from both handler bases and picks one in both:
-//
-//   class Both : public AHandler, public BHandler {
-//    public:
-//     boost::asio::awaitable<actr::Result<actr::Payload>> dispatch(std::string_view k, actr::Payload p,
-//                                                                  actr::Context& ctx) override {
-//       if (AHandler::handles_route(k)) return AHandler::dispatch(k, std::move(p), ctx);
-//       return BHandler::dispatch(k, std::move(p), ctx);
-//     }
-//     boost::asio::awaitable<void> serve(actr::IncomingRequestPtr r) override {
-//       if (AHandler::handles_route(r->route_key())) return AHandler::serve(std::move(r));
-//       return BHandler::serve(std::move(r));
-//     }
-//   };
+// A workload serving two services derives from actr::Serves<AHandler, BHandler>
+// (actr/framework/serves.hpp), which hands each request to the service that has its method.
 )";
 
 }  // namespace

@@ -3,8 +3,8 @@
 // scheduling policy says otherwise, and is stopped once.
 //
 // Generated service bases (protoc-gen-actr) derive virtually from Workload and implement
-// `dispatch` and `serve`. A workload serving two services derives from both bases and overrides
-// both to pick one with `A::handles_route(route_key)` (see docs/codegen.md).
+// `dispatch` and `serve`. A workload serving two services derives from
+// `actr::Serves<AHandler, BHandler>` (serves.hpp), which picks the base for each request.
 
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>

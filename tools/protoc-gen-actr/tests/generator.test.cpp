@@ -230,18 +230,8 @@ class DirectoryImpl : public v1::DirectoryHandler {
   std::vector<std::string> removed;
 };
 
-/// The multi-service pattern from the generated header's comment.
-class Both : public PingerImpl, public DirectoryImpl {
- public:
-  asio::awaitable<Result<Payload>> dispatch(std::string_view k, Payload p, actr::Context& ctx) override {
-    if (PingerHandler::handles_route(k)) return PingerHandler::dispatch(k, std::move(p), ctx);
-    return DirectoryHandler::dispatch(k, std::move(p), ctx);
-  }
-  asio::awaitable<void> serve(actr::IncomingRequestPtr r) override {
-    if (PingerHandler::handles_route(r->route_key())) return PingerHandler::serve(std::move(r));
-    return DirectoryHandler::serve(std::move(r));
-  }
-};
+/// Two services in one workload, each already implemented by a class of its own.
+using Both = actr::Serves<PingerImpl, DirectoryImpl>;
 
 /// What the runtime hands serve(): records how it was answered and that it was released.
 class RecordingRequest final : public actr::IncomingRequest {
@@ -360,6 +350,14 @@ TEST(GeneratedServe, TwoServiceWorkloadAndEmptyService) {
   ASSERT_EQ(info.answers.size(), 1u);
   ASSERT_TRUE(info.answers[0]);
   EXPECT_EQ(std::move(*info.answers[0]).take<v1::UserInfo>()->name(), "ada");
+  RecordingRequest lost("gentest.v1.Other.Ping", Payload::of(MakePing("p")), ctx);
+  lost.serve_with(workload);
+  ASSERT_EQ(lost.answers.size(), 1u);
+  ASSERT_FALSE(lost.answers[0]);
+  EXPECT_EQ(lost.answers[0].error().code, ErrorCode::UnknownRoute);
+  EXPECT_EQ(lost.answers[0].error().message,
+            "none of gentest.v1.Pinger, gentest.v1.Directory has a method for route 'gentest.v1.Other.Ping'");
+  EXPECT_TRUE(lost.released);
 
   struct Idle : v1::IdleHandler {};
   Idle idle;
@@ -463,6 +461,8 @@ TEST(GeneratedDispatch, TwoServiceWorkload) {
   auto lost = RunSync(workload.dispatch("gentest.v1.Other.Ping", Payload::of(MakePing("p")), ctx));
   ASSERT_FALSE(lost);
   EXPECT_EQ(lost.error().code, ErrorCode::UnknownRoute);
+  EXPECT_EQ(lost.error().message,
+            "none of gentest.v1.Pinger, gentest.v1.Directory has a method for route 'gentest.v1.Other.Ping'");
 }
 
 TEST(GeneratedDispatch, EmptyServiceAnswersUnknownRoute) {

@@ -64,18 +64,14 @@ Result<std::string> Payload::take_bytes() && {
 
 Result<void> Payload::write_bytes(std::string& out) && {
   if (message_) return serialize_into(*message_, out);
-  if (lent_) {
-    out.assign(lent_, lent_size_);
-    lent_ = nullptr;
-    return {};
-  }
+  keep();
   out = std::move(bytes_);
   return {};
 }
 
 void Payload::copy_lent(Payload& other) noexcept {
-  bytes_.assign(other.lent_, other.lent_size_);
-  other.lent_ = nullptr;
+  other.keep();
+  bytes_ = std::move(other.bytes_);
 }
 
 std::size_t Payload::byte_size() const { return message_ ? message_->ByteSizeLong() : bytes().size(); }

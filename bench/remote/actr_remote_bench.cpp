@@ -14,6 +14,8 @@
 // Phases, all from inside the client's workload handler, on its strand:
 //   seq       one call at a time; each round trip timed from before `co_await client.echo(...)` to
 //             its resumption. p50/p99 and calls/s = calls / wall time.
+//   rawseq    the same through ctx.call_raw on a route outside the service, which the server
+//             answers with the request's bytes: the runtime and wire without protobuf messages.
 //   inflight  N coroutines on the strand, each issuing calls back to back, so N calls are always in
 //             flight on the one connection; each call timed the same way; calls/s = completed calls
 //             / wall time from the first start to the last completion.
@@ -46,6 +48,8 @@ using rbench::Clock;
 namespace {
 
 constexpr std::string_view kStreamId = "rbench";
+// The raw seq phase's route: not in any service, so neither side builds or parses a message.
+constexpr std::string_view kRawEchoRoute = "rbench.v1.Raw/Echo";
 
 actr::ActrType server_type(const std::string& name) { return actr::make_actr_type("acme", name, "1.0.0"); }
 
@@ -61,6 +65,18 @@ class EchoServer : public rbench::v1::EchoServiceHandler {
     };
     auto registered = ctx.register_stream(std::string(kStreamId), std::move(handler));
     co_return registered;
+  }
+
+  // The raw route echoes the request's bytes; the rest go to the generated serve(). Not a coroutine
+  // itself, so typed calls keep the frames they would have without this override.
+  asio::awaitable<void> serve(actr::IncomingRequestPtr request) override {
+    if (request->route_key() != kRawEchoRoute) return EchoServiceHandler::serve(std::move(request));
+    return raw_echo(std::move(request));
+  }
+
+  static asio::awaitable<void> raw_echo(actr::IncomingRequestPtr request) {
+    request->answer(std::move(request->payload()));
+    co_return;
   }
 
   asio::awaitable<actr::Result<rbench::v1::EchoReply>> echo(const rbench::v1::EchoRequest& request,
@@ -199,6 +215,34 @@ class Driver : public rbench::v1::BenchDriverHandler {
     if (failure) co_return std::unexpected(*failure);
     fill(*report.mutable_seq(), seq);
 
+    // Sequential again, untyped: call_raw with the payload's bytes, answered with them.
+    const actr::Dest dest = actr::Dest::actor(*server);
+    for (std::uint32_t i = 0; i < request.warmup_calls() / 4 && !failure; ++i) {
+      auto reply = co_await ctx.call_raw(dest, kRawEchoRoute, actr::RPC_RELIABLE, payload);
+      if (!reply) failure = reply.error();
+    }
+    rbench::Phase raw;
+    raw.samples.reserve(request.seq_calls());
+    meter.start();
+    auto raw_start = Clock::now();
+    auto raw_stop = raw_start + cap;
+    for (std::uint32_t i = 0; i < request.seq_calls() && !failure && Clock::now() < raw_stop; ++i) {
+      auto start = Clock::now();
+      auto reply = co_await ctx.call_raw(dest, kRawEchoRoute, actr::RPC_RELIABLE, payload);
+      auto end = Clock::now();
+      if (!reply) {
+        failure = reply.error();
+      } else if (reply->size() != payload.size()) {
+        failure = actr::Error{actr::ErrorCode::Internal, "raw echo returned a different payload"};
+      } else {
+        raw.samples.push_back(rbench::micros(end - start));
+      }
+    }
+    raw.seconds = rbench::seconds(Clock::now() - raw_start);
+    raw.cpu_seconds = meter.stop();
+    if (failure) co_return std::unexpected(*failure);
+    fill(*report.mutable_raw_seq(), raw);
+
     // N in flight on the one connection.
     auto executor = co_await asio::this_coro::executor;
     asio::steady_timer all_done(executor, Clock::time_point::max());
@@ -227,7 +271,6 @@ class Driver : public rbench::v1::BenchDriverHandler {
     fill(*report.mutable_inflight(), run.phase);
 
     // Stream: warm-up (1/8 of the bytes), then the measured transfer.
-    actr::Dest dest = actr::Dest::actor(*server);
     const std::string chunk_payload(request.chunk_bytes(), 's');
     std::uint64_t total_sent = 0;
     std::uint64_t sequence = 0;
@@ -366,6 +409,7 @@ int drive(const rbench::Options& options) {
   };
   rbench::Figures figures("actr", options.str("label", ""));
   phase_figures(figures, "seq", report->seq());
+  phase_figures(figures, "rawseq", report->raw_seq());
   phase_figures(figures, inflight, report->inflight());
   figures.add("stream_mb_per_s", report->stream_mb_per_s());
   if (report->stream_cpu_seconds() >= 0 && report->stream_bytes() > 0) {

@@ -135,6 +135,7 @@ def ratio(name, a, b):
 for label, base in (("unpinned", "unpinned"), ("pinned", "pinned"), ("unpinned_nospin", "unpinned")):
     ratio(f"actr_p50_over_tcp_{label}", f"actr_seq_p50_us_{label}", f"tcp_seq_p50_us_{base}")
     ratio(f"actr_p50_over_grpc_{label}", f"actr_seq_p50_us_{label}", f"grpc_seq_p50_us_{base}")
+    ratio(f"actr_raw_p50_over_tcp_{label}", f"actr_rawseq_p50_us_{label}", f"tcp_seq_p50_us_{base}")
     ratio(f"actr_{n}_over_grpc_{label}", f"actr_{n}_calls_per_s_{label}", f"grpc_{n}_calls_per_s_{base}")
     ratio(f"actr_{n}_over_tcp_{label}", f"actr_{n}_calls_per_s_{label}", f"tcp_{n}_calls_per_s_{base}")
     ratio(f"actr_stream_over_tcp_{label}", f"actr_stream_mb_per_s_{label}", f"tcp_bulk_mb_per_s_{base}")
@@ -155,6 +156,7 @@ def cell(key, fmt):
 rows = [
     ("seq p50 µs", "seq_p50_us", ".1f"), ("seq p99 µs", "seq_p99_us", ".1f"),
     ("seq calls/s", "seq_calls_per_s", ",.0f"),
+    ("raw call seq p50 µs", "rawseq_p50_us", ".1f"),
     (f"{inflight} in flight p50 µs", f"{n}_p50_us", ".1f"), (f"{inflight} in flight p99 µs", f"{n}_p99_us", ".1f"),
     (f"{inflight} in flight calls/s", f"{n}_calls_per_s", ",.0f"),
     ("seq CPU µs/call", "seq_cpu_us_per_call", ".1f"),
@@ -184,6 +186,7 @@ for title, key, target, better in [
     ("actr stream MB/s / raw TCP bulk   (>= 0.7)", "actr_stream_over_tcp", 0.7, "ge"),
     (f"actr {inflight}-in-flight calls/s / raw TCP", f"actr_{n}_over_tcp", None, None),
     ("actr p50 / gRPC p50", "actr_p50_over_grpc", None, None),
+    ("actr raw call p50 / raw TCP p50", "actr_raw_p50_over_tcp", None, None),
     ("actr seq CPU/call / raw TCP", "actr_seq_cpu_over_tcp", None, None),
     (f"actr {inflight}-in-flight CPU/call / gRPC", f"actr_{n}_cpu_over_grpc", None, None),
 ]:

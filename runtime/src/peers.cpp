@@ -434,7 +434,13 @@ void Peers::on_request(PeerLink& link, const EnvelopeView& message, PayloadType 
   if (auto [seen, fresh] = replies_.try_add(serial, realm, message.request_id, &place); !fresh) {
     // A retry of something we already have: answer from the cache, never run it twice. While the
     // first is still running, the retry's link gets the answer too when it comes.
-    if (is_request && seen->answered) {
+    if (is_request && seen->answer_dropped) {
+      send_error(link, message,
+                 Error{ErrorCode::Unavailable,
+                       fmt::format("request '{}' already ran, and its answer was not kept for a retry "
+                                   "(too large, or pushed out by newer answers)",
+                                   message.request_id)});
+    } else if (is_request && seen->answered) {
       (void)link.connection->send_copy(RPC_RELIABLE, seen->response);
     } else if (is_request) {
       seen->waiters.push_back(link.weak_from_this());
@@ -488,7 +494,6 @@ void Peers::reply(const Envelope& request, Result<Payload> result) {
     encode_error_response(request.route_key, request.request_id, written.error(), encoded);
   }
   if (seen) {
-    seen->answered = true;
     for (auto& weak : seen->waiters) {
       auto waiter = weak.lock();
       if (waiter && waiter.get() != &link && waiter->connection->is_open())
@@ -501,6 +506,7 @@ void Peers::reply(const Envelope& request, Result<Payload> result) {
                      : send_frame(*link.connection, RPC_RELIABLE, encoded);
     if (!sent) spdlog::warn("reply to {} not sent: {}", link.peer_text, sent.error().to_string());
   }
+  if (seen) replies_.settle(request.reply_place);  // sent: it may let the bytes go now
 }
 
 void Peers::send_error(PeerLink& link, const EnvelopeView& request, const Error& error) {

@@ -10,6 +10,8 @@ namespace {
 // A string kept past this capacity in a recycled slot would pin memory for as long as the slot
 // lives; smaller ones are reused so that steady traffic does not allocate.
 constexpr std::size_t kKeepCapacity = 4096;
+// A string's own (short-string) buffer is part of its slot: only heap bytes count as held.
+constexpr std::size_t kInlineCapacity = std::string().capacity();
 constexpr std::size_t kMinBuckets = 16;
 constexpr std::size_t kMinSlots = 16;
 
@@ -71,7 +73,10 @@ std::uint64_t reply_cache_hash(std::uint64_t serial, std::uint32_t realm, std::s
   return mix(a ^ kP2, b ^ h);
 }
 
-ReplyCache::ReplyCache(std::size_t limit) : limit_(std::clamp<std::size_t>(limit, 1, INT32_MAX)) {}
+ReplyCache::ReplyCache(std::size_t limit, std::size_t answer_budget, std::size_t answer_at_most)
+    : limit_(std::clamp<std::size_t>(limit, 1, INT32_MAX)),
+      answer_budget_(answer_budget),
+      answer_at_most_(std::min(answer_at_most, answer_budget)) {}
 
 ReplyCache::Probe ReplyCache::probe(std::uint32_t tag, std::uint64_t serial, std::uint32_t realm,
                                     std::string_view id) const {
@@ -135,12 +140,46 @@ void ReplyCache::erase(std::uint64_t serial, std::uint32_t realm, std::string_vi
   if (!at.found) return;
   Slot& slot = slots_[index_[at.bucket].slot];
   slot.live = false;  // keeps its ring place; take_slot() recycles it in turn
-  reset(slot.entry);  // drops the waiters now, not when the slot comes round
+  reset(slot);        // drops the waiters now, not when the slot comes round
   unlink(at.bucket);
   --live_;
 }
 
+void ReplyCache::settle(std::uint32_t place) {
+  if (place >= slots_.size()) return;
+  Slot& slot = slots_[place];
+  slot.entry.answered = true;
+  if (slot.entry.response.capacity() > answer_at_most_) {
+    drop_answer(slot);
+  } else {
+    recount(slot);
+  }
+  while (held_ > answer_budget_ && drop_from_ < taken_) {
+    // Takes older than the ring's size have been recycled since: their slots hold newer entries.
+    const std::uint64_t t = std::max<std::uint64_t>(drop_from_, taken_ - slots_.size());
+    Slot& oldest = slots_[t % limit_];
+    // A request still running may be writing its answer into this buffer right now, further up
+    // the stack (Peers::reply): leave it. Its answer is counted when it settles.
+    if (!oldest.live || oldest.entry.answered) drop_answer(oldest);
+    drop_from_ = t + 1;
+  }
+}
+
+void ReplyCache::drop_answer(Slot& slot) {
+  std::string().swap(slot.entry.response);
+  if (slot.entry.answered) slot.entry.answer_dropped = true;
+  recount(slot);
+}
+
+void ReplyCache::recount(Slot& slot) {
+  const std::size_t capacity = slot.entry.response.capacity();
+  const std::size_t now = capacity > kInlineCapacity ? capacity : 0;
+  held_ = held_ - slot.counted + now;
+  slot.counted = now;
+}
+
 std::uint32_t ReplyCache::take_slot() {
+  ++taken_;
   if (slots_.size() < limit_) {
     // Grow geometrically, but never past the limit (a plain push_back could double past it).
     if (slots_.size() == slots_.capacity()) {
@@ -160,7 +199,7 @@ std::uint32_t ReplyCache::take_slot() {
     --live_;
   }
   trim(oldest.request_id);
-  reset(oldest.entry);
+  reset(oldest);
   return s;
 }
 
@@ -187,11 +226,14 @@ void ReplyCache::rehash(std::size_t buckets) {
   }
 }
 
-void ReplyCache::reset(Entry& entry) {
+void ReplyCache::reset(Slot& slot) {
+  Entry& entry = slot.entry;
   entry.answered = false;
+  entry.answer_dropped = false;
   trim(entry.response);
   entry.waiters.clear();
   if (entry.waiters.capacity() > 64) std::vector<std::weak_ptr<PeerLink>>().swap(entry.waiters);
+  recount(slot);
 }
 
 }  // namespace actr::detail

@@ -280,6 +280,92 @@ void differential(std::size_t limit, std::size_t keys, int steps, std::uint32_t 
   }
 }
 
+// Answers the entry for `id` with `bytes` bytes and settles it; returns the entry.
+ReplyCache::Entry* answer(ReplyCache& cache, const std::string& id, std::size_t bytes) {
+  std::uint32_t place = 0;
+  auto [entry, inserted] = cache.try_add(1, 2, id, &place);
+  EXPECT_TRUE(inserted) << id;
+  entry->response.assign(bytes, 'a');
+  cache.settle(place);
+  return entry;
+}
+
+TEST(ReplyCache, AnAnswerTooBigToKeepGoesButItsEntryStays) {
+  ReplyCache cache(8, 1 << 20, 1000);
+  auto* big = answer(cache, "big", 5000);
+  EXPECT_TRUE(big->answered);
+  EXPECT_TRUE(big->answer_dropped);
+  EXPECT_EQ(big->response.capacity(), std::string().capacity());  // its heap buffer went back
+  EXPECT_EQ(cache.answer_bytes(), 0u);
+  EXPECT_EQ(cache.find(1, 2, "big"), big);  // still remembered: a retry is refused, not run
+
+  auto* small = answer(cache, "small", 1000);  // at the limit: kept
+  EXPECT_TRUE(small->answered);
+  EXPECT_FALSE(small->answer_dropped);
+  EXPECT_EQ(small->response, std::string(1000, 'a'));
+  EXPECT_EQ(cache.answer_bytes(), small->response.capacity());
+}
+
+TEST(ReplyCache, PastTheBudgetTheOldestAnswersGo) {
+  ReplyCache cache(64, 10'000, 3'000);
+  for (int i = 0; i < 20; ++i) {
+    answer(cache, "r-" + std::to_string(i), 2'500);
+    EXPECT_LE(cache.answer_bytes(), 10'000u) << i;
+  }
+  // The kept answers are the newest ones, at least three of them; every entry is still there.
+  bool kept = false;
+  int kept_count = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto* entry = cache.find(1, 2, "r-" + std::to_string(i));
+    ASSERT_NE(entry, nullptr) << i;
+    EXPECT_TRUE(entry->answered) << i;
+    if (!entry->answer_dropped) {
+      kept = true;
+      ++kept_count;
+      EXPECT_EQ(entry->response.size(), 2'500u) << i;
+    } else {
+      EXPECT_FALSE(kept) << "r-" << i << " went while an older answer stayed";
+      EXPECT_TRUE(entry->response.empty()) << i;
+    }
+  }
+  EXPECT_GE(kept_count, 3);
+}
+
+TEST(ReplyCache, TheBudgetLeavesAnAnswerBeingWrittenAlone) {
+  ReplyCache cache(8, 5'000, 4'000);
+  std::uint32_t running_place = 0;
+  auto* running = cache.try_add(1, 2, "running", &running_place).first;
+  running->response.assign(3'000, 'r');  // its handler's answer, being encoded: not settled yet
+  auto* x = answer(cache, "x", 3'000);
+  auto* y = answer(cache, "y", 3'000);  // over the budget: the oldest answered one goes
+  EXPECT_EQ(running->response, std::string(3'000, 'r'));
+  EXPECT_TRUE(x->answer_dropped);
+  EXPECT_FALSE(y->answer_dropped);
+  cache.settle(running_place);  // now counted, and over again: the next oldest goes
+  EXPECT_FALSE(running->answer_dropped);
+  EXPECT_EQ(running->response.size(), 3'000u);
+  EXPECT_TRUE(y->answer_dropped);
+  EXPECT_LE(cache.answer_bytes(), 5'000u);
+}
+
+TEST(ReplyCache, TheBudgetHoldsWhileTheRingWraps) {
+  // Two answers fit; the ring recycles its 8 slots many times over, and a recycled slot keeps a
+  // small buffer for reuse: that counts too.
+  ReplyCache cache(8, 2'000, 1'000);
+  for (int i = 0; i < 100; ++i) {
+    auto* entry = answer(cache, "w-" + std::to_string(i), 900 + i % 3);
+    EXPECT_LE(cache.answer_bytes(), 2'000u) << i;
+    EXPECT_FALSE(entry->answer_dropped) << i;  // the newest answer always stays
+  }
+  std::size_t held = 0;
+  for (int i = 92; i < 100; ++i) {
+    auto* entry = cache.find(1, 2, "w-" + std::to_string(i));
+    ASSERT_NE(entry, nullptr) << i;
+    if (entry->response.capacity() > std::string().capacity()) held += entry->response.capacity();
+  }
+  EXPECT_EQ(cache.answer_bytes(), held);
+}
+
 TEST(ReplyCache, MatchesTheOldDesignAtASmallLimit) {
   for (std::uint32_t seed = 1; seed <= 5; ++seed) differential(4, 12, 1000, seed);
   differential(1, 4, 1000, 99);

@@ -434,6 +434,39 @@ TEST_F(Remote, CutLinkFailsAtOnceAndARetryWithTheSameRequestIdRunsOnce) {
   EXPECT_EQ(proxy.accepted(), 2);  // one link before the cut, one after
 }
 
+// The duplicate filter keeps no answer over 1 MiB (65,536 of them would hold 64 GiB): a retry of
+// such a request is told its answer is gone, and the handler does not run a second time.
+TEST_F(Remote, ARetryOfAnAnswerTooLargeToKeepIsRefusedNotRunTwice) {
+  start_server();
+  start_client(client_config());
+  run([](Context& ctx) -> asio::awaitable<void> {
+    auto dest = Dest::actor(co_await find_server(ctx));
+    Blob blob;
+    blob.set_data(std::string(std::size_t{2} << 20, 'b'));
+    CallOptions options(kTenSeconds);
+    options.request_id = "big-1";
+    auto first = co_await ctx.call(dest, blob, options);
+    EXPECT_TRUE(first) << (first ? "" : first.error().to_string());
+    if (first) {
+      EXPECT_EQ(first->data(), blob.data());
+    }
+    auto retry = co_await ctx.call(dest, blob, options);
+    EXPECT_FALSE(retry);
+    if (!retry) {
+      EXPECT_EQ(retry.error().code, ErrorCode::Unavailable) << retry.error().to_string();
+      EXPECT_NE(retry.error().message.find("'big-1' already ran"), std::string::npos)
+          << retry.error().message;
+    }
+    CountRequest count;
+    count.set_tag("big");
+    auto ran = co_await ctx.call(dest, count, kTenSeconds);
+    EXPECT_TRUE(ran);
+    if (ran) {
+      EXPECT_EQ(ran->count(), 2u);  // Big once, then this Count
+    }
+  });
+}
+
 // A path that stops carrying bytes (hung peer, black hole) fills the wire's queues; calls still end
 // by their deadlines, those waiting to be sent as well as those waiting for an answer, and the link
 // works again once the path does.

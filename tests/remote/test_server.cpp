@@ -86,6 +86,7 @@ class TestServer : public RemoteTestHandler {
     co_return SleepReply{};
   }
   asio::awaitable<actr::Result<BlobReply>> big(const Blob& request, actr::Context&) override {
+    ++counts_["big"];  // a Count with tag "big" then tells how often Big ran
     BlobReply reply;
     reply.set_data(request.data());
     co_return reply;

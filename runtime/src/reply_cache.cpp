@@ -70,7 +70,11 @@ std::uint64_t reply_cache_hash(std::uint64_t serial, std::uint32_t realm, std::s
     a = load64(p + n - 16);
     b = load64(p + n - 8);
   }
-  return mix(a ^ kP2, b ^ h);
+  // Two multiplies, as wyhash ends: the first alone leaves its low bits an arithmetic progression
+  // in the id's last characters (the varying sequence digits), and linear probing then meets long
+  // runs for unlucky prefixes. Mixing the product's halves again spreads every input bit.
+  const U128 product = static_cast<U128>(a ^ kP2) * (b ^ h);
+  return mix(static_cast<std::uint64_t>(product) ^ kP0, static_cast<std::uint64_t>(product >> 64) ^ kP1);
 }
 
 ReplyCache::ReplyCache(std::size_t limit, std::size_t answer_budget, std::size_t answer_at_most)

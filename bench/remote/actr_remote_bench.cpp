@@ -7,7 +7,8 @@
 //       "rbench server <id> ready" and serves until SIGINT/SIGTERM.
 //   actr_remote_bench client --signaling URL --secret S [--realm 1] [--name rbench-echo]
 //       [--payload 64] [--warmup 2000] [--seq-calls 20000] [--inflight 64] [--inflight-calls 200000]
-//       [--max-seconds 3] [--chunk 65536] [--stream-mib 256] [--json FILE] [--label L]
+//       [--raw-seq-calls SEQ] [--max-seconds 3] [--chunk 65536] [--stream-mib 256] [--json FILE]
+//       [--label L]
 //       a node without a listener; its workload discovers the server and runs each phase (the host
 //       application starts the run with one shell call and prints the report).
 //
@@ -222,11 +223,13 @@ class Driver : public rbench::v1::BenchDriverHandler {
       if (!reply) failure = reply.error();
     }
     rbench::Phase raw;
-    raw.samples.reserve(request.seq_calls());
+    const std::uint32_t raw_calls =
+        request.has_raw_seq_calls() ? request.raw_seq_calls() : request.seq_calls();
+    raw.samples.reserve(raw_calls);
     meter.start();
     auto raw_start = Clock::now();
     auto raw_stop = raw_start + cap;
-    for (std::uint32_t i = 0; i < request.seq_calls() && !failure && Clock::now() < raw_stop; ++i) {
+    for (std::uint32_t i = 0; i < raw_calls && !failure && Clock::now() < raw_stop; ++i) {
       auto start = Clock::now();
       auto reply = co_await ctx.call_raw(dest, kRawEchoRoute, actr::RPC_RELIABLE, payload);
       auto end = Clock::now();
@@ -385,6 +388,8 @@ int drive(const rbench::Options& options) {
   request.set_payload_bytes(static_cast<std::uint32_t>(options.num("payload", 64)));
   request.set_warmup_calls(static_cast<std::uint32_t>(options.num("warmup", 2000)));
   request.set_seq_calls(static_cast<std::uint32_t>(options.num("seq-calls", 20000)));
+  if (options.str("raw-seq-calls", "") != "")
+    request.set_raw_seq_calls(static_cast<std::uint32_t>(options.num("raw-seq-calls", 0)));
   request.set_inflight(static_cast<std::uint32_t>(options.num("inflight", 64)));
   request.set_inflight_calls(static_cast<std::uint32_t>(options.num("inflight-calls", 200000)));
   request.set_max_seconds(options.real("max-seconds", 3));

@@ -24,13 +24,19 @@ void run_spinning(boost::asio::io_context& io, std::chrono::microseconds spin) {
     return;
   }
   using Clock = std::chrono::steady_clock;
+  SpinGovernor governor;
   while (!io.stopped()) {
     if (io.poll() > 0) continue;
+    if (!governor.should_spin()) {
+      if (io.run_one() == 0) return;
+      continue;
+    }
     // Nothing ready: keep polling (each poll also asks epoll, without blocking) until something
     // is, the budget is spent, or the io_context stops.
     const auto give_up = Clock::now() + spin;
     bool ready = false;
     while (!ready && !io.stopped() && Clock::now() < give_up) ready = io.poll() > 0;
+    governor.spun(ready);
     if (!ready && io.run_one() == 0) return;
   }
 }

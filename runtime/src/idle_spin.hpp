@@ -26,6 +26,34 @@ std::size_t usable_cpus();
 std::chrono::microseconds resolve_idle_spin(std::optional<std::chrono::microseconds> configured,
                                             std::size_t cpus);
 
+/// Decides whether the next idle period spins. Spins that keep ending empty-handed mean that no
+/// peer answers within the budget, or that the peer waits for this very core (the kernel placed
+/// both on one CPU: each spin then only delays it). After kGiveUpAfter of them in a row the thread
+/// parks at once for the next kRestFor idle periods, then tries spinning again.
+class SpinGovernor {
+ public:
+  static constexpr int kGiveUpAfter = 4;
+  static constexpr int kRestFor = 64;
+
+  bool should_spin() {
+    if (resting_ == 0) return true;
+    --resting_;
+    return false;
+  }
+  void spun(bool found_work) {
+    if (found_work) {
+      empty_ = 0;
+    } else if (++empty_ >= kGiveUpAfter) {
+      empty_ = 0;
+      resting_ = kRestFor;
+    }
+  }
+
+ private:
+  int empty_ = 0;    // spins in a row that found nothing
+  int resting_ = 0;  // idle periods left that park without spinning
+};
+
 /// io.run(), except that once no handler is ready it polls for up to `spin` before blocking.
 /// Returns when `io` is stopped or runs out of work, as run() does.
 void run_spinning(boost::asio::io_context& io, std::chrono::microseconds spin);

@@ -23,6 +23,27 @@ TEST(IdleSpin, ConfiguredValueWinsElseOnlyWithTwoCpus) {
   EXPECT_GE(usable_cpus(), 1u);
 }
 
+// Empty-handed spins in a row park the thread for a while; one that finds work resets the count.
+TEST(IdleSpin, TheGovernorRestsAfterEmptySpinsAndTriesAgain) {
+  SpinGovernor governor;
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < SpinGovernor::kGiveUpAfter - 1; ++i) {
+      ASSERT_TRUE(governor.should_spin());
+      governor.spun(false);
+    }
+    ASSERT_TRUE(governor.should_spin());
+    governor.spun(true);  // found work: the count starts over
+  }
+  for (int i = 0; i < SpinGovernor::kGiveUpAfter; ++i) {
+    ASSERT_TRUE(governor.should_spin());
+    governor.spun(false);
+  }
+  for (int i = 0; i < SpinGovernor::kRestFor; ++i) EXPECT_FALSE(governor.should_spin());
+  EXPECT_TRUE(governor.should_spin());  // rested: it tries again
+  governor.spun(false);
+  EXPECT_TRUE(governor.should_spin());  // and needs kGiveUpAfter empty spins to stop once more
+}
+
 TEST(IdleSpin, RunsReadyWorkAndTimersThenReturnsWhenOutOfWork) {
   asio::io_context io;
   int ran = 0;

@@ -177,6 +177,11 @@ Result<NodeFiles> load_node_files(const fs::path& actr_toml, const NodeFileOptio
   remote.signaling_url = node_file->signaling_url;
   remote.ais_url = node_file->ais_url;
   remote.realm_secret = node_file->realm_secret;
+  const auto& filter = node_file->duplicate_filter;
+  if (filter.requests) remote.duplicate_filter.requests = *filter.requests;
+  if (filter.answers_mib) remote.duplicate_filter.answer_bytes = std::size_t{*filter.answers_mib} << 20;
+  if (filter.answer_max_kib)
+    remote.duplicate_filter.answer_at_most = std::size_t{*filter.answer_max_kib} << 10;
   if (node_file->websocket) {
     remote.ws_listen_host = node_file->websocket->listen_host;
     remote.ws_listen_port = node_file->websocket->listen_port;

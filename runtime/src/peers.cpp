@@ -76,7 +76,10 @@ bool acl_allows(const Acl* acl, const ActrId& caller, std::uint32_t own_realm) {
 }
 
 Peers::Peers(NodeCore& core, Strand strand)
-    : core_(core), strand_(std::move(strand)), serial_(core.wire_options().executor_is_serial) {}
+    : core_(core),
+      strand_(std::move(strand)),
+      serial_(core.wire_options().executor_is_serial),
+      replies_(core.config().remote ? core.config().remote->duplicate_filter : DuplicateFilterLimits{}) {}
 
 Result<void> Peers::encode_frame(Envelope& envelope, std::string& out) {
   if (!envelope.trace.valid()) envelope.trace = TraceContext::new_trace();  // not drawn yet

@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "actr/runtime/node.hpp"
+
 namespace actr::detail {
 
 struct PeerLink;
@@ -29,8 +31,11 @@ class ReplyCache {
  public:
   /// `limit`: how many requests are remembered (at least 1, less than 2^31). `answer_budget`: the
   /// bytes all kept answers may hold together; `answer_at_most`: the bytes one may hold.
-  explicit ReplyCache(std::size_t limit = 65'536, std::size_t answer_budget = std::size_t{64} << 20,
-                      std::size_t answer_at_most = std::size_t{1} << 20);
+  explicit ReplyCache(std::size_t limit = DuplicateFilterLimits{}.requests,
+                      std::size_t answer_budget = DuplicateFilterLimits{}.answer_bytes,
+                      std::size_t answer_at_most = DuplicateFilterLimits{}.answer_at_most);
+  explicit ReplyCache(const DuplicateFilterLimits& limits)
+      : ReplyCache(limits.requests, limits.answer_bytes, limits.answer_at_most) {}
 
   struct Entry {
     bool answered = false;

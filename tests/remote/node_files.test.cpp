@@ -50,6 +50,11 @@ realm = 7
 [runtime]
 idle_spin_us = 120
 
+[duplicate_filter]
+requests = 500
+answers_mib = 2
+answer_max_kib = 16
+
 [logging]
 level = "warn"
 )";
@@ -138,6 +143,9 @@ TEST_F(NodeFilesTest, GoodFilesFillNodeAndRemoteConfig) {
   EXPECT_EQ(remote.ws_listen_port, 0);
   EXPECT_EQ(remote.ws_advertised_host, "10.1.2.3");
   EXPECT_EQ(remote.ws_advertised_port, 8443);
+  EXPECT_EQ(remote.duplicate_filter.requests, 500u);
+  EXPECT_EQ(remote.duplicate_filter.answer_bytes, std::size_t{2} << 20);
+  EXPECT_EQ(remote.duplicate_filter.answer_at_most, std::size_t{16} << 10);
   EXPECT_EQ(remote.heartbeat_interval_secs, 3u);
   ASSERT_EQ(remote.acl.rules_size(), 2);
   EXPECT_EQ(remote.acl.rules(0).permission(), AclRule::ALLOW);

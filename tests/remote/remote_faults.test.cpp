@@ -114,6 +114,8 @@ interval_secs = 1
 permission = "allow"
 from_type = "acme:files-client:1.0.0"
 realm = 1
+[duplicate_filter]
+answer_max_kib = 1
 [logging]
 level = "warn"
 )",
@@ -159,6 +161,18 @@ services = ["remote.v1.RemoteTest"]
     if (reply) {
       EXPECT_EQ(reply->text(), "from files");
       EXPECT_EQ(reply->caller(), to_string(ctx.self_id()));
+    }
+    // The file's duplicate filter keeps no answer over 1 KiB (the default keeps up to 1 MiB): a
+    // retry of a 4 KiB answer is refused, not run again.
+    Blob blob;
+    blob.set_data(std::string(4096, 'f'));
+    CallOptions options(kTenSeconds);
+    options.request_id = "files-big-1";
+    EXPECT_TRUE(co_await ctx.call(Dest::actor(server_id), blob, options));
+    auto retry = co_await ctx.call(Dest::actor(server_id), blob, options);
+    EXPECT_FALSE(retry);
+    if (!retry) {
+      EXPECT_EQ(retry.error().code, ErrorCode::Unavailable) << retry.error().to_string();
     }
   });
   // The file's ACL: a remote-client may not even see the server.

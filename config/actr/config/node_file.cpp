@@ -212,6 +212,19 @@ void read_runtime(TableReader& root, NodeFile& out) {
   table->finish();
 }
 
+void read_duplicate_filter(TableReader& root, NodeFile& out) {
+  auto table = root.table("duplicate_filter");
+  if (!table) return;
+  auto& filter = out.duplicate_filter;
+  if (auto requests = table->integer("requests", 1, 0x7fffffff))
+    filter.requests = static_cast<std::uint32_t>(*requests);
+  if (auto mib = table->integer("answers_mib", 0, 1u << 20))
+    filter.answers_mib = static_cast<std::uint32_t>(*mib);
+  if (auto kib = table->integer("answer_max_kib", 0, 1u << 20))
+    filter.answer_max_kib = static_cast<std::uint32_t>(*kib);
+  table->finish();
+}
+
 void read_logging(TableReader& root, NodeFile& out) {
   auto table = root.table("logging");
   if (!table) return;
@@ -280,6 +293,7 @@ Result<NodeFile> parse_node_file(std::string_view text, std::string_view source,
   read_heartbeat(root, out);
   read_acl(root, out);
   read_runtime(root, out);
+  read_duplicate_filter(root, out);
   read_logging(root, out);
   root.finish();
   if (diag.failed()) return std::unexpected(diag.first());

@@ -55,6 +55,14 @@ struct NodeFile {
 
   std::optional<std::uint32_t> idle_spin_us;  // [runtime]; nullopt = NodeConfig::idle_spin's default
 
+  /// [duplicate_filter]: RemoteConfig::duplicate_filter; each nullopt = its default.
+  struct DuplicateFilter {
+    std::optional<std::uint32_t> requests;
+    std::optional<std::uint32_t> answers_mib;
+    std::optional<std::uint32_t> answer_max_kib;
+  };
+  DuplicateFilter duplicate_filter;
+
   std::vector<AclEntry> acl;  // empty = no ACL sent (the server's default applies)
 
   Logging logging;

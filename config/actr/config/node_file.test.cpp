@@ -53,6 +53,9 @@ TEST(NodeFile, MinimalWithDefaults) {
   EXPECT_FALSE(file->websocket);
   EXPECT_FALSE(file->heartbeat_interval_secs);
   EXPECT_FALSE(file->idle_spin_us);
+  EXPECT_FALSE(file->duplicate_filter.requests);
+  EXPECT_FALSE(file->duplicate_filter.answers_mib);
+  EXPECT_FALSE(file->duplicate_filter.answer_max_kib);
   EXPECT_TRUE(file->acl.empty());
   EXPECT_EQ(file->logging.level, "info");
   EXPECT_FALSE(file->logging.file);
@@ -78,6 +81,11 @@ interval_secs = 15
 
 [runtime]
 idle_spin_us = 0
+
+[duplicate_filter]
+requests = 1000
+answers_mib = 0
+answer_max_kib = 64
 
 [[acl]]
 permission = "allow"
@@ -106,6 +114,9 @@ file = "logs/node.log"
   EXPECT_EQ(file->websocket->ws_address(9100), "ws://10.0.0.5:443");  // the mapped port, not the bound one
   EXPECT_EQ(file->heartbeat_interval_secs, 15u);
   EXPECT_EQ(file->idle_spin_us, 0u);  // set, to zero: never spin
+  EXPECT_EQ(file->duplicate_filter.requests, 1000u);
+  EXPECT_EQ(file->duplicate_filter.answers_mib, 0u);  // set, to zero: keep no answers
+  EXPECT_EQ(file->duplicate_filter.answer_max_kib, 64u);
   EXPECT_EQ(file->logging.level, "debug");
   EXPECT_EQ(file->logging.file, std::filesystem::path("logs/node.log"));
 
@@ -172,6 +183,11 @@ TEST(NodeFile, ErrorsNameFileLineAndKey) {
             "actr.toml:4:6: key 'realm.id': 0 is out of range (1..4294967295)");
   EXPECT_EQ(error_of(std::string(kMinimal) + "[runtime]\nidle_spin_us = 200000\n"),
             "actr.toml:9:16: key 'runtime.idle_spin_us': 200000 is out of range (0..100000)");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "[duplicate_filter]\nrequests = 0\n"),
+            "actr.toml:9:12: key 'duplicate_filter.requests': 0 is out of range (1..2147483647)");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "[duplicate_filter]\nanswer_bytes = 5\n"),
+            "actr.toml:9:1: unknown key 'duplicate_filter.answer_bytes' (expected one of: answer_max_kib, "
+            "answers_mib, requests)");
   const std::string listener = std::string(kMinimal) + "[websocket]\nlisten = \"127.0.0.1:0\"\n";
   EXPECT_EQ(error_of(listener + "advertised_port = 0\n"),
             "actr.toml:10:19: key 'websocket.advertised_port': 0 is out of range (1..65535)");

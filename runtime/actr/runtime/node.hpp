@@ -26,6 +26,16 @@
 namespace actr {
 
 /// How a node reaches other processes. Without it the node is in-process only.
+/// What the duplicate filter keeps: the requests from peers this node remembers, so that a
+/// retried request (same caller, same request_id) is answered again instead of run twice
+/// (docs/remote.md, "Retries"). A retry that finds its request forgotten runs again; one whose
+/// answer was not kept gets Unavailable.
+struct DuplicateFilterLimits {
+  std::size_t requests = 65'536;                      // remembered, the oldest forgotten first
+  std::size_t answer_bytes = std::size_t{64} << 20;   // answers kept, all together; the oldest go first
+  std::size_t answer_at_most = std::size_t{1} << 20;  // a bigger answer is not kept
+};
+
 struct RemoteConfig {
   std::string signaling_url = "ws://127.0.0.1:8081/signaling/ws";
   std::string ais_url;  // default: http://<signaling host:port>/ais
@@ -42,6 +52,7 @@ struct RemoteConfig {
   /// manifest.lock.toml: fingerprints of dependencies for discovery (none: empty fingerprint).
   std::string lock_file;
   std::chrono::milliseconds signaling_timeout{5'000};
+  DuplicateFilterLimits duplicate_filter;
 };
 
 struct NodeConfig {

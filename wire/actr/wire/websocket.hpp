@@ -44,8 +44,10 @@ struct Options {
   /// connection (close code 1009); a bigger outgoing frame is refused by send().
   std::size_t max_message_size = 64u << 20;
   /// send() refuses a frame (ConnectionNotReady) while this many bytes are queued and not yet written;
-  /// a frame is always accepted into an empty queue, whatever its size.
-  std::size_t send_queue_limit = 8u << 20;
+  /// a frame is always accepted into an empty queue, whatever its size. Small on purpose: the kernel's
+  /// socket buffer already keeps the link busy, and a queue that fits in a core's L2 cache keeps the
+  /// payloads warm between their producer and the kernel's copy (docs/wire.md, "Send queue").
+  std::size_t send_queue_limit = 512u << 10;
   /// The reader stops reading from the socket (TCP backpressure) while this many received bytes wait
   /// for receive().
   std::size_t receive_queue_limit = 8u << 20;

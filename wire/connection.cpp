@@ -29,6 +29,11 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kKeptBuffer = 1u << 20;
 // Keep at least this much room for the next read, so a small leftover does not cause tiny reads.
 constexpr std::size_t kMinReadRoom = 16 * 1024;
+// Frames bigger than kReadChunk / kFramesPerRead grow the buffer to hold this many of them (at most
+// kKeptBuffer, unless one frame is bigger): one read then takes what the socket holds, and a frame
+// that straddles two reads is moved to the front only once per several frames. With room for one
+// or two, a stream of 64 KiB chunks was moved whole after nearly every read (docs/wire.md).
+constexpr std::size_t kFramesPerRead = 8;
 
 template <class Handler>
 struct FrameWaiterImpl final : detail::FrameWaiter {
@@ -354,9 +359,10 @@ void ConnectionImpl::prepare_buffer() {
     rcap_ = kReadChunk;
   }
   const std::size_t needed = std::max(want_, pending + kMinReadRoom);
-  if (rcap_ - rpos_ >= needed) return;
-  if (needed > rcap_) {
-    const std::size_t capacity = std::max(needed, std::min(rcap_ * 2, needed + kKeptBuffer));
+  const std::size_t fitting = std::max(needed, std::min(kFramesPerRead * want_, kKeptBuffer));
+  if (fitting <= rcap_ && rcap_ - rpos_ >= needed) return;
+  if (fitting > rcap_) {
+    const std::size_t capacity = std::max(fitting, std::min(rcap_ * 2, needed + kKeptBuffer));
     auto bigger = std::make_unique_for_overwrite<char[]>(capacity);
     std::memcpy(bigger.get(), rbuf_.get() + rpos_, pending);
     rbuf_ = std::move(bigger);

@@ -5,6 +5,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <thread>
 
+#include "allocator.hpp"
 #include "idle_spin.hpp"
 #include "node_core.hpp"
 
@@ -36,6 +37,7 @@ struct Node::Threads {
 
 Node::Node(NodeConfig config)
     : config_(std::move(config)), threads_(std::make_unique<Threads>(config_.threads)) {
+  if (config_.tune_allocator) detail::tune_allocator_once();
   core_ = std::make_shared<detail::NodeCore>(threads_->io, config_);
 }
 

@@ -173,6 +173,7 @@ Result<NodeFiles> load_node_files(const fs::path& actr_toml, const NodeFileOptio
   config.actr_type = manifest->actr_type();
   config.realm_id = node_file->realm_id;
   if (node_file->idle_spin_us) config.idle_spin = std::chrono::microseconds(*node_file->idle_spin_us);
+  if (node_file->tune_allocator) config.tune_allocator = *node_file->tune_allocator;
   RemoteConfig remote;
   remote.signaling_url = node_file->signaling_url;
   remote.ais_url = node_file->ais_url;

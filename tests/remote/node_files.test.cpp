@@ -49,6 +49,7 @@ realm = 7
 
 [runtime]
 idle_spin_us = 120
+tune_allocator = false
 
 [duplicate_filter]
 requests = 500
@@ -134,6 +135,7 @@ TEST_F(NodeFilesTest, GoodFilesFillNodeAndRemoteConfig) {
   EXPECT_EQ(config.actr_type, make_actr_type("acme", "files-node", "2.1.0"));
   EXPECT_EQ(config.realm_id, 7u);
   EXPECT_EQ(config.idle_spin, std::chrono::microseconds(120));
+  EXPECT_FALSE(config.tune_allocator);
   ASSERT_TRUE(config.remote);
   const RemoteConfig& remote = *config.remote;
   EXPECT_EQ(remote.signaling_url, "ws://127.0.0.1:9/signaling/ws");

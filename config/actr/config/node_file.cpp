@@ -209,6 +209,7 @@ void read_runtime(TableReader& root, NodeFile& out) {
   if (!table) return;
   if (auto spin = table->integer("idle_spin_us", 0, 100'000))
     out.idle_spin_us = static_cast<std::uint32_t>(*spin);
+  out.tune_allocator = table->boolean("tune_allocator");
   table->finish();
 }
 

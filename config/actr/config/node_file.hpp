@@ -54,6 +54,7 @@ struct NodeFile {
   std::optional<std::uint32_t> heartbeat_interval_secs;  // nullopt = what the server suggests
 
   std::optional<std::uint32_t> idle_spin_us;  // [runtime]; nullopt = NodeConfig::idle_spin's default
+  std::optional<bool> tune_allocator;         // [runtime]; nullopt = NodeConfig::tune_allocator's default
 
   /// [duplicate_filter]: RemoteConfig::duplicate_filter; each nullopt = its default.
   struct DuplicateFilter {

@@ -53,6 +53,7 @@ TEST(NodeFile, MinimalWithDefaults) {
   EXPECT_FALSE(file->websocket);
   EXPECT_FALSE(file->heartbeat_interval_secs);
   EXPECT_FALSE(file->idle_spin_us);
+  EXPECT_FALSE(file->tune_allocator);
   EXPECT_FALSE(file->duplicate_filter.requests);
   EXPECT_FALSE(file->duplicate_filter.answers_mib);
   EXPECT_FALSE(file->duplicate_filter.answer_max_kib);
@@ -81,6 +82,7 @@ interval_secs = 15
 
 [runtime]
 idle_spin_us = 0
+tune_allocator = false
 
 [duplicate_filter]
 requests = 1000
@@ -114,6 +116,7 @@ file = "logs/node.log"
   EXPECT_EQ(file->websocket->ws_address(9100), "ws://10.0.0.5:443");  // the mapped port, not the bound one
   EXPECT_EQ(file->heartbeat_interval_secs, 15u);
   EXPECT_EQ(file->idle_spin_us, 0u);  // set, to zero: never spin
+  EXPECT_EQ(file->tune_allocator, false);
   EXPECT_EQ(file->duplicate_filter.requests, 1000u);
   EXPECT_EQ(file->duplicate_filter.answers_mib, 0u);  // set, to zero: keep no answers
   EXPECT_EQ(file->duplicate_filter.answer_max_kib, 64u);
@@ -183,6 +186,8 @@ TEST(NodeFile, ErrorsNameFileLineAndKey) {
             "actr.toml:4:6: key 'realm.id': 0 is out of range (1..4294967295)");
   EXPECT_EQ(error_of(std::string(kMinimal) + "[runtime]\nidle_spin_us = 200000\n"),
             "actr.toml:9:16: key 'runtime.idle_spin_us': 200000 is out of range (0..100000)");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "[runtime]\ntune_allocator = 1\n"),
+            "actr.toml:9:18: key 'runtime.tune_allocator': expected a boolean, got an integer");
   EXPECT_EQ(error_of(std::string(kMinimal) + "[duplicate_filter]\nrequests = 0\n"),
             "actr.toml:9:12: key 'duplicate_filter.requests': 0 is out of range (1..2147483647)");
   EXPECT_EQ(error_of(std::string(kMinimal) + "[duplicate_filter]\nanswer_bytes = 5\n"),

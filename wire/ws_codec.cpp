@@ -88,7 +88,49 @@ std::size_t write_header(void* out, std::uint8_t opcode, std::uint64_t length, b
   return pos;
 }
 
-void apply_mask(void* data, std::size_t size, const MaskKey& key, std::size_t offset) {
+namespace {
+
+// 32 bytes a step in two 64-bit-lane halves: g++ compiles this to SSE2 (x86-64's baseline).
+std::size_t mask_blocks_portable(std::uint8_t* p, std::size_t size, std::uint64_t word) {
+  std::size_t i = 0;
+  for (; i + 32 <= size; i += 32) {
+    std::uint64_t v[4];
+    std::memcpy(v, p + i, 32);  // memcpy: plain unaligned loads and stores
+    v[0] ^= word;
+    v[1] ^= word;
+    v[2] ^= word;
+    v[3] ^= word;
+    std::memcpy(p + i, v, 32);
+  }
+  return i;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ACTR_WS_MASK_AVX2 1
+// 64 bytes a step in two 32-byte registers: ~1.4x the SSE2 loop on data in L1/L2 (the usual case:
+// a frame just read, or a payload just written).
+__attribute__((target("avx2"))) std::size_t mask_blocks_avx2(std::uint8_t* p, std::size_t size,
+                                                             std::uint64_t word) {
+  using Block = std::uint64_t __attribute__((vector_size(32)));
+  const Block wide = {word, word, word, word};
+  std::size_t i = 0;
+  for (; i + 64 <= size; i += 64) {
+    Block a;
+    Block b;
+    std::memcpy(&a, p + i, 32);
+    std::memcpy(&b, p + i + 32, 32);
+    a ^= wide;
+    b ^= wide;
+    std::memcpy(p + i, &a, 32);
+    std::memcpy(p + i + 32, &b, 32);
+  }
+  return i;
+}
+#else
+#define ACTR_WS_MASK_AVX2 0
+#endif
+
+void apply_mask_with(void* data, std::size_t size, const MaskKey& key, std::size_t offset, bool wide) {
   auto* p = static_cast<std::uint8_t*>(data);
   // The key as it lines up with p[0], repeated to fill a 64-bit word.
   std::uint8_t rotated[8];
@@ -96,16 +138,11 @@ void apply_mask(void* data, std::size_t size, const MaskKey& key, std::size_t of
   std::uint64_t word;
   std::memcpy(&word, rotated, 8);
   std::size_t i = 0;
-  // memcpy loads/stores compile to plain (unaligned) moves; 32 bytes per step lets g++ vectorize.
-  for (; i + 32 <= size; i += 32) {
-    std::uint64_t v[4];
-    std::memcpy(v, p + i, 32);
-    v[0] ^= word;
-    v[1] ^= word;
-    v[2] ^= word;
-    v[3] ^= word;
-    std::memcpy(p + i, v, 32);
-  }
+#if ACTR_WS_MASK_AVX2
+  if (wide) i = mask_blocks_avx2(p, size, word);
+#endif
+  // Every step covers a multiple of 8 bytes, so `word` still lines up with p[i].
+  i += mask_blocks_portable(p + i, size - i, word);
   for (; i + 8 <= size; i += 8) {
     std::uint64_t v;
     std::memcpy(&v, p + i, 8);
@@ -113,6 +150,25 @@ void apply_mask(void* data, std::size_t size, const MaskKey& key, std::size_t of
     std::memcpy(p + i, &v, 8);
   }
   for (; i < size; ++i) p[i] ^= rotated[i & 7];
+}
+
+}  // namespace
+
+bool mask_uses_avx2() {
+#if ACTR_WS_MASK_AVX2
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx2;
+#else
+  return false;
+#endif
+}
+
+void apply_mask(void* data, std::size_t size, const MaskKey& key, std::size_t offset) {
+  apply_mask_with(data, size, key, offset, mask_uses_avx2());
+}
+
+void apply_mask_portable(void* data, std::size_t size, const MaskKey& key, std::size_t offset) {
+  apply_mask_with(data, size, key, offset, false);
 }
 
 std::string accept_key(std::string_view sec_websocket_key) {

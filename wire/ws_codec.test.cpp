@@ -64,12 +64,21 @@ TEST(WsCodec, ParsesWhatItWritesAndWaitsForWholeHeaders) {
   }
 }
 
-TEST(WsCodec, MaskingMatchesTheBytewiseDefinitionAtAnyOffsetAndAlignment) {
+using MaskFunction = void (*)(void*, std::size_t, const MaskKey&, std::size_t);
+
+class Masking : public ::testing::TestWithParam<MaskFunction> {};
+
+// apply_mask (AVX2 where the CPU has it) and the portable loop, so that both are checked here.
+INSTANTIATE_TEST_SUITE_P(WsCodec, Masking, ::testing::Values(&apply_mask, &apply_mask_portable),
+                         [](const auto& info) { return info.index == 0 ? "Dispatched" : "Portable"; });
+
+TEST_P(Masking, MatchesTheBytewiseDefinitionAtAnyOffsetAndAlignment) {
+  const MaskFunction apply_mask = GetParam();
   MaskKey key{0xa1, 0x5b, 0x07, 0xfe};
   std::vector<char> base(300);
   for (std::size_t i = 0; i < base.size(); ++i) base[i] = static_cast<char>(i * 7 + 3);
   for (std::size_t start = 0; start < 9; ++start) {
-    for (std::size_t size : {0, 1, 3, 7, 8, 9, 31, 32, 33, 64, 100, 291}) {
+    for (std::size_t size : {0, 1, 3, 7, 8, 9, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 200, 291}) {
       for (std::size_t offset = 0; offset < 6; ++offset) {
         std::vector<char> data = base;
         apply_mask(data.data() + start, size, key, offset);

@@ -6,10 +6,6 @@
 #include <mutex>
 #include <string_view>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
 namespace actr::detail {
 
 bool environment_tunes_malloc(const char* glibc_tunables, const char* mmap_threshold,
@@ -31,9 +27,12 @@ bool tune_allocator_once() {
       spdlog::debug("malloc: thresholds set by the environment; leaving them alone");
       return;
     }
-    tuned = mallopt(M_MMAP_THRESHOLD, static_cast<int>(kMallocMmapThreshold)) == 1 &&
-            mallopt(M_TRIM_THRESHOLD, static_cast<int>(kMallocTrimThreshold)) == 1;
-    if (!tuned) spdlog::warn("malloc: mallopt refused the node's thresholds");
+    // Not mallopt(): setting a threshold turns glibc's adjustment off for good, and a process that
+    // sends 8 MiB messages would then mmap (and fault in) every one of them. The volatile pointer
+    // keeps the compiler from eliding the pair.
+    void* volatile block = std::malloc(kMallocStartingMmapThreshold);
+    std::free(block);
+    tuned = true;
 #endif
   });
   return tuned;

@@ -49,6 +49,23 @@ TEST(Allocator, ABurstOfFreedChunksStaysInTheHeap) {
   EXPECT_EQ(mallinfo2().hblks, mmapped_before) << "a 1 MiB block was given its own mmap";
   big.reset();
 }
+
+// glibc's own adjustment stays on: a 12 MiB block, once freed, raises the thresholds again, so
+// the next 12 MiB message comes from the heap instead of an mmap (and its page faults) of its own.
+TEST(Allocator, ABiggerFreedBlockStillRaisesTheThresholds) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "the sanitizer's allocator stands in for glibc's malloc";
+#endif
+  if (!tune_allocator_once()) GTEST_SKIP() << "malloc is tuned by the environment";
+  constexpr std::size_t kBig = 12u << 20;
+  auto first = std::make_unique_for_overwrite<char[]>(kBig);
+  first[0] = 1;
+  first.reset();
+  const auto mmapped_before = mallinfo2().hblks;
+  auto second = std::make_unique_for_overwrite<char[]>(kBig);
+  second[0] = 2;
+  EXPECT_EQ(mallinfo2().hblks, mmapped_before) << "the second 12 MiB block was given its own mmap";
+}
 #endif
 
 }  // namespace

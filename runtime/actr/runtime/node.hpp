@@ -69,10 +69,11 @@ struct NodeConfig {
   /// an answer from a peer on another core needs no wake-up (docs/runtime.md, "Idle spin"). Unset:
   /// 50 µs when the process may run on two or more CPUs, none on one. Zero: never spin.
   std::optional<std::chrono::microseconds> idle_spin;
-  /// With glibc: when the node is created, set malloc's mmap threshold to 4 MiB and its trim
-  /// threshold to 8 MiB, for the whole process, once, unless the environment already sets them
-  /// (MALLOC_*_THRESHOLD_ or GLIBC_TUNABLES). Without it a receiver of big stream chunks gives its
-  /// heap back to the kernel after every read and faults it in again (docs/runtime.md, "Allocator").
+  /// With glibc: when the node is created, start malloc's mmap and trim thresholds at 4 and 8 MiB
+  /// for the whole process, once (glibc still raises them further by itself), unless the
+  /// environment already sets them (MALLOC_*_THRESHOLD_ or GLIBC_TUNABLES). Without it a receiver of
+  /// big stream chunks gives its heap back to the kernel after every read and faults it in again
+  /// (docs/runtime.md, "Allocator").
   bool tune_allocator = true;
 };
 

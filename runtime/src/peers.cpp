@@ -58,6 +58,13 @@ Result<void> send_frame(wire::Connection& connection, PayloadType lane, std::str
                                       : connection.send(lane, std::move(frame));
 }
 
+/// How long an answer to `request` may wait for room on the wire: as long as its caller waits.
+Clock::time_point answer_deadline(const EnvelopeView& request) {
+  const auto wait = request.timeout_ms > 0 ? std::chrono::milliseconds(request.timeout_ms)
+                                           : std::chrono::milliseconds(kDefaultCallTimeout);
+  return Clock::now() + wait;
+}
+
 }  // namespace
 
 bool acl_allows(const Acl* acl, const ActrId& caller, std::uint32_t own_realm) {
@@ -444,7 +451,7 @@ void Peers::on_request(PeerLink& link, const EnvelopeView& message, PayloadType 
                                    "(too large, or pushed out by newer answers)",
                                    message.request_id)});
     } else if (is_request && seen->answered) {
-      (void)link.connection->send_copy(RPC_RELIABLE, seen->response);
+      send_answer(link, seen->response, nullptr, answer_deadline(message));
     } else if (is_request) {
       seen->waiters.push_back(link.weak_from_this());
     }
@@ -500,24 +507,43 @@ void Peers::reply(const Envelope& request, Result<Payload> result) {
     for (auto& weak : seen->waiters) {
       auto waiter = weak.lock();
       if (waiter && waiter.get() != &link && waiter->connection->is_open())
-        (void)waiter->connection->send_copy(RPC_RELIABLE, encoded);
+        send_answer(*waiter, encoded, nullptr, request.deadline);
     }
     seen->waiters.clear();
   }
-  if (link.connection->is_open()) {
-    auto sent = seen ? link.connection->send_copy(RPC_RELIABLE, encoded)
-                     : send_frame(*link.connection, RPC_RELIABLE, encoded);
-    if (!sent) spdlog::warn("reply to {} not sent: {}", link.peer_text, sent.error().to_string());
-  }
+  // The duplicate filter's entry keeps its bytes for retries: those are copied, never moved.
+  if (link.connection->is_open()) send_answer(link, encoded, seen ? nullptr : &encoded, request.deadline);
   if (seen) replies_.settle(request.reply_place);  // sent: it may let the bytes go now
 }
 
 void Peers::send_error(PeerLink& link, const EnvelopeView& request, const Error& error) {
   auto& encoded = frame_scratch();
   encode_error_response(request.route_key, request.request_id, error, encoded);
-  if (auto sent = send_frame(*link.connection, RPC_RELIABLE, encoded); !sent) {
+  send_answer(link, encoded, &encoded, answer_deadline(request));
+}
+
+void Peers::send_answer(PeerLink& link, std::string_view encoded, std::string* movable,
+                        Clock::time_point deadline) {
+  auto sent = movable ? send_frame(*link.connection, RPC_RELIABLE, *movable)
+                      : link.connection->send_copy(RPC_RELIABLE, encoded);
+  if (sent) return;
+  if (sent.error().code != ErrorCode::ConnectionNotReady) {
     spdlog::warn("answer to {} not sent: {}", link.peer_text, sent.error().to_string());
+    return;
   }
+  // Refused, so not moved from (send() moves only on success): the waiting copy is taken now.
+  std::string owned = movable ? std::move(*movable) : std::string(encoded);
+  asio::co_spawn(
+      strand_,
+      answer_when_writable(link.shared_from_this(), std::move(owned), deadline, std::move(sent.error())),
+      asio::detached);
+}
+
+asio::awaitable<void> Peers::answer_when_writable(std::shared_ptr<PeerLink> link, std::string encoded,
+                                                  Clock::time_point deadline, Error refused) {
+  auto self = shared_from_this();
+  auto sent = co_await wait_and_send(*link, RPC_RELIABLE, encoded, deadline, std::move(refused));
+  if (!sent) spdlog::warn("answer to {} not sent: {}", link->peer_text, sent.error().to_string());
 }
 
 void Peers::close_all(std::string_view reason) {

@@ -74,6 +74,14 @@ class Peers : public std::enable_shared_from_this<Peers> {
   void on_request(PeerLink& link, const EnvelopeView& message, PayloadType lane);
   /// Answers `request` on `link` with `error` (a refusal: the request never ran).
   void send_error(PeerLink& link, const EnvelopeView& request, const Error& error);
+  /// Sends an encoded answer on `link`: copied into the wire's batch, or moved from `movable` (which
+  /// then holds `encoded`) when it is big. When the wire pushes back (its send queue is full), the
+  /// answer waits for room until `deadline` (its caller's, who stops waiting then) instead of being
+  /// lost; only then is it copied, if it was not movable.
+  void send_answer(PeerLink& link, std::string_view encoded, std::string* movable,
+                   Clock::time_point deadline);
+  asio::awaitable<void> answer_when_writable(std::shared_ptr<PeerLink> link, std::string encoded,
+                                             Clock::time_point deadline, Error refused);
   /// The envelope as an encoded RpcEnvelope frame (its payload serialized if it was typed).
   Result<void> encode_frame(Envelope& envelope, std::string& out);
   /// After send() `refused` a frame with ConnectionNotReady: waits for room and sends again, while

@@ -240,6 +240,36 @@ TEST_F(Remote, LargePayloadsAndManyConcurrentCalls) {
   ASSERT_TRUE(result) << result.error().to_string();
 }
 
+// 64 big calls at once: their answers (2.5 MiB) outgrow the server's send queue (512 KiB), and
+// one read brings several requests, so answers meet a full queue. They wait for room; none is lost.
+TEST_F(Remote, BigAnswersWaitForRoomOnTheWireInsteadOfBeingDropped) {
+  start_server();
+  start_client(client_config());
+  run([](Context& ctx) -> asio::awaitable<void> {
+    auto dest = Dest::actor(co_await find_server(ctx));
+    auto ex = co_await asio::this_coro::executor;
+    std::vector<std::future<bool>> calls;
+    for (int i = 0; i < 64; ++i) {
+      Blob blob;
+      blob.set_data(std::string(40'000, static_cast<char>('a' + i % 26)) + std::to_string(i));
+      auto one_call = [&ctx, dest, blob]() -> asio::awaitable<bool> {
+        auto r = co_await ctx.call(dest, blob, std::chrono::milliseconds(10'000));
+        if (!r) ADD_FAILURE() << r.error().to_string();
+        co_return r && r->data() == blob.data();
+      };
+      calls.push_back(asio::co_spawn(ex, std::move(one_call), asio::use_future));
+    }
+    int answered = 0;
+    for (auto& f : calls) {
+      while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        co_await asio::post(ex, asio::use_awaitable);
+      }
+      answered += f.get();
+    }
+    EXPECT_EQ(answered, 64);
+  });
+}
+
 TEST_F(Remote, ServerKilledMidCallFailsPromptlyAndTheCallerRecovers) {
   start_server();
   start_client(client_config());

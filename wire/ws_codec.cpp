@@ -152,8 +152,6 @@ void apply_mask_with(void* data, std::size_t size, const MaskKey& key, std::size
   for (; i < size; ++i) p[i] ^= rotated[i & 7];
 }
 
-}  // namespace
-
 bool mask_uses_avx2() {
 #if ACTR_WS_MASK_AVX2
   static const bool avx2 = __builtin_cpu_supports("avx2");
@@ -162,6 +160,8 @@ bool mask_uses_avx2() {
   return false;
 #endif
 }
+
+}  // namespace
 
 void apply_mask(void* data, std::size_t size, const MaskKey& key, std::size_t offset) {
   apply_mask_with(data, size, key, offset, mask_uses_avx2());

@@ -69,8 +69,7 @@ std::size_t write_header(void* out, std::uint8_t opcode, std::uint64_t length, b
 /// inverse, so this both masks and unmasks). Word-at-a-time; any alignment.
 void apply_mask(void* data, std::size_t size, const MaskKey& key, std::size_t offset = 0);
 /// apply_mask() uses 32-byte AVX2 registers where the CPU has them (checked once, at first use);
-/// the portable version is what it runs elsewhere (both are tested on whatever CPU runs the tests).
-bool mask_uses_avx2();
+/// this is what it runs elsewhere (both are tested on whatever CPU runs the tests).
 void apply_mask_portable(void* data, std::size_t size, const MaskKey& key, std::size_t offset = 0);
 
 /// The Sec-WebSocket-Accept value for a Sec-WebSocket-Key: base64(SHA-1(key + RFC 6455 GUID)).

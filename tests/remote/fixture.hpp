@@ -203,6 +203,19 @@ struct Remote : ::testing::Test {
     }
     co_return found;
   }
+  /// How many of `calls` came true. Polls, yielding between polls, so the calls (spawned on this
+  /// same executor) keep running while it waits.
+  static asio::awaitable<int> count_true(std::vector<std::future<bool>>& calls) {
+    auto ex = co_await asio::this_coro::executor;
+    int count = 0;
+    for (auto& call : calls) {
+      while (call.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        co_await asio::post(ex, asio::use_awaitable);
+      }
+      count += call.get();
+    }
+    co_return count;
+  }
   static asio::awaitable<ActrId> find_server(Context& ctx) {
     auto found = co_await ctx.discover_route_candidate(kServerType);
     EXPECT_TRUE(found) << (found ? "" : found.error().to_string());

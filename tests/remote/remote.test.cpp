@@ -223,14 +223,7 @@ TEST_F(Remote, LargePayloadsAndManyConcurrentCalls) {
       };
       inner.push_back(asio::co_spawn(ex, std::move(one_call), asio::use_future));
     }
-    int answered = 0;
-    for (auto& f : inner) {
-      while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-        co_await asio::post(ex, asio::use_awaitable);
-      }
-      answered += f.get();
-    }
-    EXPECT_EQ(answered, 1000);
+    EXPECT_EQ(co_await count_true(inner), 1000);
   };
   auto done = asio::co_spawn(client->executor(),
                              client->send_request(Outbound("test.Driver.Run", RPC_RELIABLE, Payload{},
@@ -259,14 +252,7 @@ TEST_F(Remote, BigAnswersWaitForRoomOnTheWireInsteadOfBeingDropped) {
       };
       calls.push_back(asio::co_spawn(ex, std::move(one_call), asio::use_future));
     }
-    int answered = 0;
-    for (auto& f : calls) {
-      while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-        co_await asio::post(ex, asio::use_awaitable);
-      }
-      answered += f.get();
-    }
-    EXPECT_EQ(answered, 64);
+    EXPECT_EQ(co_await count_true(calls), 64);
   });
 }
 
